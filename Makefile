@@ -1,0 +1,80 @@
+# Vehicle Evidence Consortium: every entry point a developer or CI uses.
+# `make up` runs the system; `make test` installs what tests need and runs every suite (forge and pytest).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+NPM_STAMP := node_modules/.installed
+SLITHER_VENV := .venv-slither
+FORGE := node_modules/.bin/forge
+
+.PHONY: help install install-dev up down test test-forge test-python lint fmt artifacts clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is not installed (the project needs Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --editable .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml $(RUNTIME_STAMP)
+	$(BIN)/pip install --quiet --editable . --group dev
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	@command -v node >/dev/null || { echo "error: Node.js is not installed; the project needs Node.js 20+ and npm (Debian: apt-get install -y nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(RUNTIME_STAMP) $(NPM_STAMP) ## install what running the system needs (.venv, node_modules)
+
+install-dev: $(DEV_STAMP) $(NPM_STAMP) ## install what tests and lint need too
+
+up: install ## run the system on embedded defaults (local chain; Ctrl-C stops it)
+	$(BIN)/consortium up
+
+down: install ## stop what `make up` started
+	$(BIN)/consortium chain down
+
+test: install-dev ## install what tests need, then run every test (forge and pytest)
+	$(MAKE) --no-print-directory test-forge test-python
+
+test-forge:
+	cd contracts && ../$(FORGE) test
+
+test-python:
+	$(BIN)/pytest
+
+lint: install-dev $(SLITHER_VENV)/bin/slither ## ruff, mypy, forge fmt --check, slither
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	cd contracts && ../$(FORGE) fmt --check
+	cd contracts && PATH="$(CURDIR)/node_modules/.bin:$$PATH" ../$(SLITHER_VENV)/bin/slither . --compile-force-framework foundry --config-file ../slither.config.json
+
+# slither-analyzer pins web3 < 8, so it lives in a virtual environment of its own.
+$(SLITHER_VENV)/bin/slither:
+	$(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SLITHER_VENV)/bin/pip install --quiet "slither-analyzer==0.11.6"
+
+fmt: install-dev ## format Python and Solidity
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	cd contracts && ../$(FORGE) fmt
+
+artifacts: install-dev ## recompile contracts/src into node_adapter/artifacts (commit the result)
+	$(BIN)/consortium build
+
+clean: ## remove build outputs (keeps .venv, node_modules and the chain state)
+	rm -rf contracts/out contracts/cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,198 @@
+"""The ``consortium`` command line: what an operator and a developer do day to day."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from node_adapter.errors import NodeAdapterError
+from node_adapter.localchain import LocalChain, RunFile, RunInfo
+from node_adapter.settings import get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="consortium",
+    help="Vehicle Evidence Consortium: build the contracts, run a local chain, operate the system.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+chain_app = typer.Typer(help="Start, inspect and stop the local development chain.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+artifacts_app = typer.Typer(help="The committed contract artifacts.", no_args_is_help=True)
+app.add_typer(artifacts_app, name="artifacts")
+
+Backend = Annotated[str, typer.Option(help="Local node: anvil (default) or ganache.")]
+Port = Annotated[
+    int | None, typer.Option(help="Port the node listens on [default: NODE_ADAPTER_DEV_CHAIN_PORT or 8545].")
+]
+StateDir = Annotated[
+    Path | None, typer.Option(help="Where the chain's state is kept between runs [default: .state/ in the checkout].")
+]
+Fresh = Annotated[bool, typer.Option("--fresh", help="Start from genesis: forget the state kept from earlier runs.")]
+BlockTime = Annotated[
+    float | None, typer.Option(help="Seconds between blocks (interval mining); default: one block per transaction.")
+]
+
+
+@app.callback()
+def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def build() -> None:
+    """Compile contracts/src and write the committed artifacts (node_adapter/artifacts/)."""
+    from node_adapter.build import build_artifacts  # noqa: PLC0415 (py-solc-x is only needed here)
+
+    with console.status("compiling contracts/src ..."):
+        written = build_artifacts()
+    console.print(f"wrote {len(written)} files to {written[-1].parent}")
+
+
+@artifacts_app.command("check")
+def artifacts_check() -> None:
+    """Exit non-zero when the committed artifacts are stale against contracts/src."""
+    from node_adapter.build import stale_artifacts  # noqa: PLC0415 (py-solc-x is only needed here)
+
+    reasons = stale_artifacts()
+    if reasons:
+        for reason in reasons:
+            err_console.print(f"[red]stale:[/red] {reason}")
+        err_console.print("run `consortium build` (or `make artifacts`) and commit node_adapter/artifacts/")
+        raise typer.Exit(1)
+    console.print("artifacts are up to date with contracts/src")
+
+
+def _make_chain(
+    backend: str, port: int | None, state_dir: Path | None, fresh: bool, block_time: float | None
+) -> LocalChain:
+    settings = get_settings()
+    directory = (state_dir or settings.state_dir) / "chain" / backend
+    if fresh and directory.exists():
+        shutil.rmtree(directory)
+    return LocalChain(
+        backend=backend,  # type: ignore[arg-type]  # validated by LocalChain
+        host=settings.dev_chain_host,
+        port=port or settings.dev_chain_port,
+        block_time=block_time if block_time is not None else settings.dev_chain_block_time,
+        state_dir=directory,
+    )
+
+
+def _print_chain(chain: LocalChain, info: RunInfo) -> None:
+    console.print(
+        f"[bold green]local {chain.backend} chain[/bold green] at [bold]{chain.url}[/bold] (chain id {info.chain_id})"
+    )
+    console.print(f"state kept in {chain.state_dir} (start over with --fresh)")
+    table = Table(expand=False, title="funded dev accounts (public test keys: never use them on a real network)")
+    table.add_column("#")
+    table.add_column("address", no_wrap=True)
+    table.add_column("private key", no_wrap=True)
+    for index, account in enumerate(chain.accounts[:4]):
+        table.add_row(str(index), account.address, account.private_key)
+    console.print(table)
+
+
+def _serve(chain: LocalChain, state_dir: Path | None, banner: str) -> None:
+    """Start ``chain``, record it, print where it is, and run until Ctrl-C / SIGTERM / `consortium chain down`."""
+    run_file = RunFile(state_dir or get_settings().state_dir)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with run_file.claim(chain, os.getpid()) as info, chain:
+        _print_chain(chain, info)
+        console.print(banner)
+        console.print("Ctrl-C (or `make down` elsewhere) stops it.")
+        try:
+            while not stop.wait(1.0):
+                if not chain.is_running():
+                    err_console.print(f"[red]the {chain.backend} node exited[/red]; its output:\n{chain.log_tail()}")
+                    raise typer.Exit(1)
+        except KeyboardInterrupt:
+            pass
+        console.print("stopping ...")
+    console.print("stopped")
+
+
+@chain_app.command("up")
+def chain_up(
+    backend: Backend = "anvil",
+    port: Port = None,
+    state_dir: StateDir = None,
+    fresh: Fresh = False,
+    block_time: BlockTime = None,
+) -> None:
+    """Run a local chain in the foreground until Ctrl-C."""
+    _serve(_make_chain(backend, port, state_dir, fresh, block_time), state_dir, "")
+
+
+@chain_app.command("status")
+def chain_status(state_dir: StateDir = None) -> None:
+    """Say whether a local chain started by `consortium chain up` / `consortium up` is running."""
+    info = RunFile(state_dir or get_settings().state_dir).read()
+    if info is None:
+        console.print("no local chain is running")
+        raise typer.Exit(1)
+    console.print(f"local {info.backend} chain at {info.url} (chain id {info.chain_id}, pid {info.pid})")
+
+
+@chain_app.command("down")
+def chain_down(state_dir: StateDir = None, timeout: float = 30.0) -> None:
+    """Stop the local chain started by `consortium chain up` / `consortium up`."""
+    run_file = RunFile(state_dir or get_settings().state_dir)
+    info = run_file.read()
+    if info is None:
+        console.print("no local chain is running")
+        return
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not run_file.path.exists():  # the supervisor removes it once the node has stopped
+            console.print(f"stopped the local chain at {info.url}")
+            return
+        time.sleep(0.2)
+    err_console.print(f"[red]pid {info.pid} did not stop within {timeout:.0f} s[/red]")
+    raise typer.Exit(1)
+
+
+@app.command()
+def up(
+    backend: Backend = "anvil",
+    port: Port = None,
+    state_dir: StateDir = None,
+    fresh: Fresh = False,
+    block_time: BlockTime = None,
+) -> None:
+    """Run the system on embedded defaults: the local chain (more parts join as they are built)."""
+    chain = _make_chain(backend, port, state_dir, fresh, block_time)
+    _serve(
+        chain,
+        state_dir,
+        "[yellow]Running: the local chain only. The contracts, oracle and portal are not part of `up` yet.[/yellow]",
+    )
+
+
+def main() -> None:
+    """Entry point of the ``consortium`` script: known errors become one clear line and exit code 2."""
+    try:
+        app()
+    except NodeAdapterError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

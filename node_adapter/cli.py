@@ -112,7 +112,8 @@ def _serve(chain: LocalChain, state_dir: Path | None, banner: str) -> None:
     run_file = RunFile(state_dir or get_settings().state_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with run_file.claim(chain, os.getpid()) as info, chain:
+    run_file.ensure_none_running()
+    with chain, run_file.record(chain, os.getpid()) as info:
         _print_chain(chain, info)
         console.print(banner)
         console.print("Ctrl-C (or `make down` elsewhere) stops it.")

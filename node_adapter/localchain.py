@@ -323,15 +323,18 @@ class RunFile:
             return None
         return info
 
-    @contextlib.contextmanager
-    def claim(self, chain: LocalChain, supervisor_pid: int) -> Iterator[RunInfo]:
-        """Record ``chain`` as running (supervised by ``supervisor_pid``) for the duration of the block."""
+    def ensure_none_running(self) -> None:
+        """Raise :class:`ChainAlreadyRunningError`, saying where, if a recorded chain runs."""
         running = self.read()
         if running is not None:
             raise ChainAlreadyRunningError(
                 f"a local {running.backend} chain is already running at {running.url} (pid {running.pid}); "
                 "use it, or stop it with `make down` (or Ctrl-C where it runs) before starting another"
             )
+
+    @contextlib.contextmanager
+    def record(self, chain: LocalChain, supervisor_pid: int) -> Iterator[RunInfo]:
+        """Record the started ``chain`` (supervised by ``supervisor_pid``) for the duration of the block."""
         assert chain.chain_id is not None
         info = RunInfo(supervisor_pid, chain.url, chain.backend, chain.chain_id, time.time())
         self.path.parent.mkdir(parents=True, exist_ok=True)

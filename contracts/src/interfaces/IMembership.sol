@@ -66,6 +66,11 @@ interface IMembership {
     error MembershipAlreadyVoted(uint256 proposalId, uint64 memberId);
     error MembershipNotProposer(uint256 proposalId, address caller);
     error MembershipCallFailed(uint256 proposalId, uint256 index, bytes reason);
+    /// @dev A member must be admitted with at least one signing account.
+    error MembershipNoAccounts();
+    /// @dev The member was not an active governor when the proposal was made (it became one later, or was
+    /// reinstated or given the role again since), so it was not counted among the eligible voters and may not vote.
+    error MembershipIneligibleVoter(uint256 proposalId, uint64 memberId);
 
     // ---------------------------------------------------------------- events
 
@@ -183,4 +188,15 @@ interface IMembership {
         external
         view
         returns (uint16 quorumBps, uint32 votingPeriod, uint32 executionDelay, uint32 gracePeriod);
+
+    /// @notice The number of proposals ever made (ids run from 1 to this number).
+    function proposalCount() external view returns (uint256);
+
+    /// @notice The time from which a passed proposal can no longer be executed (its eta plus the grace period
+    /// in force when it was proposed).
+    function proposalExpiry(uint256 proposalId) external view returns (uint40);
+
+    /// @notice Whether a member may vote on a proposal now: the proposal is `Active`, the member is an active
+    /// governor that was one already when the proposal was made, and it has not voted yet.
+    function canVote(uint256 proposalId, uint64 memberId) external view returns (bool);
 }

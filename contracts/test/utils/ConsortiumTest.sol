@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Test} from "forge-std/Test.sol";
+import {Membership} from "../../src/Membership.sol";
+import {IMembership} from "../../src/interfaces/IMembership.sol";
+
+/// @notice Base for every consortium contract's tests: deploys a Membership with three governors and offers
+/// shortcuts to act as governance (pranking the Membership's own address, as a passed proposal would) or to
+/// pass a real proposal through propose, vote, delay and execute.
+abstract contract ConsortiumTest is Test {
+    Membership internal membership;
+    address internal governorA;
+    address internal governorB;
+    address internal governorC;
+
+    uint16 internal constant QUORUM_BPS = 5000;
+    uint32 internal constant VOTING_PERIOD = 3 days;
+    uint32 internal constant EXECUTION_DELAY = 1 days;
+    uint32 internal constant GRACE_PERIOD = 7 days;
+
+    /// @dev Deploys the Membership with governors A, B, C (member ids 1, 2, 3) and the constants above.
+    function _deployMembership() internal {
+        governorA = makeAddr("governorA");
+        governorB = makeAddr("governorB");
+        governorC = makeAddr("governorC");
+        address[] memory governors = new address[](3);
+        governors[0] = governorA;
+        governors[1] = governorB;
+        governors[2] = governorC;
+        membership = new Membership(governors, QUORUM_BPS, VOTING_PERIOD, EXECUTION_DELAY, GRACE_PERIOD);
+        vm.label(address(membership), "Membership");
+    }
+
+    /// @dev Admits a member with one account `makeAddr(name)` and the given roles, acting as governance.
+    function _admit(string memory name, uint256 roles) internal returns (address account, uint64 memberId) {
+        account = makeAddr(name);
+        address[] memory accounts = new address[](1);
+        accounts[0] = account;
+        vm.prank(address(membership));
+        memberId = membership.admitMember(accounts, roles, keccak256(bytes(name)));
+    }
+
+    /// @dev Suspends a member, acting as governance.
+    function _suspend(uint64 memberId) internal {
+        vm.prank(address(membership));
+        membership.suspend(memberId);
+    }
+
+    /// @dev Expels a member, acting as governance.
+    function _expel(uint64 memberId) internal {
+        vm.prank(address(membership));
+        membership.expel(memberId);
+    }
+
+    /// @dev Proposes the calls as governor A, votes for with A and B, warps to the proposal's eta and executes it.
+    /// Enough for the quorum only while A and B are at least half the active governors (the default three).
+    /// Leaves the clock at the proposal's eta.
+    function _passProposal(address[] memory targets, bytes[] memory calldatas) internal returns (uint256 proposalId) {
+        vm.prank(governorA);
+        proposalId = membership.propose(targets, calldatas, keccak256(abi.encode(targets, calldatas)));
+        vm.prank(governorA);
+        membership.castVote(proposalId, true);
+        vm.prank(governorB);
+        membership.castVote(proposalId, true);
+        vm.warp(membership.getProposal(proposalId).eta);
+        assertEq(uint8(membership.state(proposalId)), uint8(IMembership.ProposalState.Ready), "proposal not ready");
+        membership.execute(proposalId);
+    }
+}

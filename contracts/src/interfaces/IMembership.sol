@@ -165,9 +165,13 @@ interface IMembership {
         returns (uint256 proposalId);
 
     /// @notice Casts the caller's member's vote (one vote per member, whichever of its accounts casts it).
+    /// @dev Only while the proposal is `Active`, and only for a member that is an active governor now and was one
+    /// already when the proposal was made (the eligible voters the quorum counts).
     function castVote(uint256 proposalId, bool support) external;
 
     /// @notice Cancels a proposal that has not been executed. Only its proposer.
+    /// @dev In states `Active`, `Queued` or `Ready`, by the proposing account while it still signs for an active
+    /// governor.
     function cancel(uint256 proposalId) external;
 
     /// @notice Executes a passed proposal once its execution delay has run and before its grace period ends.

@@ -5,12 +5,18 @@ A test that takes the ``chain`` fixture runs against Anvil; marked ``@pytest.mar
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
 from web3 import Web3
 
 from node_adapter.connection import connect
+from node_adapter.db import create_schema, make_engine
 from node_adapter.localchain import LocalChain, free_port
 from tests.chain_helpers import isolated
 
@@ -45,3 +51,35 @@ def chain(request: pytest.FixtureRequest) -> Iterator[LocalChain]:
 def w3(chain: LocalChain) -> Web3:
     """A Web3 connected to the test's chain (chain id checked)."""
     return connect(chain.url, expected_chain_id=chain.chain_id)
+
+
+# ---------------------------------------------------------------- SQL databases
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a schema of its own in the PostgreSQL test database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on the fresh database, with node_adapter's tables created."""
+    engine = make_engine(db_url)
+    create_schema(engine)
+    yield engine
+    engine.dispose()

@@ -55,6 +55,7 @@ def is_postgres(engine: Engine) -> bool:
 
 def create_schema(engine: Engine) -> None:
     """Create every table node_adapter defines, and those of modules already imported (idempotent)."""
-    import node_adapter.outbox  # noqa: F401, PLC0415 (registers the outbox tables)
+    import node_adapter.outbox  # noqa: PLC0415 (registers the tables)
+    import node_adapter.readmodel  # noqa: F401, PLC0415
 
     SQLModel.metadata.create_all(engine)

@@ -46,3 +46,7 @@ class ChainIdMismatchError(ChainError, ValueError):
             f"the node at {url} reports chain id {actual}, but chain id {expected} is configured; "
             "point the settings at the right network or change the expected chain id"
         )
+
+
+class EncodingError(NodeAdapterError, ValueError):
+    """A value cannot be encoded as the chain expects: not JSON, or a malformed VIN, salt, key or Merkle input."""

@@ -5,13 +5,15 @@ import {ICreditPoints} from "./interfaces/ICreditPoints.sol";
 
 /// @title CreditPoints
 /// @notice The consortium's non-transferable points ledger. It lives in the contract that awards the points (the
-/// evidence registry inherits it), so crediting an attestation costs two storage updates and no external call.
+/// evidence registry inherits it), so crediting an attestation costs one storage update and no external call.
 /// There is no transfer and no approval: only the owning contract's rules move points.
+/// @dev The total is not stored: `totalPoints` sums the balances of every member id ever admitted (a consortium has
+/// tens to thousands of members), so it equals the sum of balances by construction and an attestation does not pay
+/// for a second storage update.
 abstract contract CreditPoints is ICreditPoints {
     // ---------------------------------------------------------------- storage
 
     mapping(uint64 memberId => uint256 points) private _points;
-    uint256 private _totalPoints;
     uint32 private _corroborationBonus;
     uint16 private _slashMultiplier;
     uint32 private _disputerReward;
@@ -32,8 +34,11 @@ abstract contract CreditPoints is ICreditPoints {
     }
 
     /// @inheritdoc ICreditPoints
-    function totalPoints() external view returns (uint256) {
-        return _totalPoints;
+    function totalPoints() external view returns (uint256 total) {
+        uint64 members = _memberCount();
+        for (uint64 memberId = 1; memberId <= members; ++memberId) {
+            total += _points[memberId];
+        }
     }
 
     /// @inheritdoc ICreditPoints
@@ -46,6 +51,9 @@ abstract contract CreditPoints is ICreditPoints {
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev The highest member id that can hold points (ids run from 1).
+    function _memberCount() internal view virtual returns (uint64);
 
     function _setPointsParameters(uint32 corroborationBonus, uint16 slashMultiplier, uint32 disputerReward) internal {
         if (slashMultiplier == 0 || slashMultiplier > _MAX_SLASH_MULTIPLIER) {
@@ -73,7 +81,6 @@ abstract contract CreditPoints is ICreditPoints {
     function _credit(uint64 memberId, uint256 amount, PointsReason reason, bytes32 ref) internal {
         if (amount == 0) return;
         _points[memberId] += amount;
-        _totalPoints += amount;
         emit PointsChanged(memberId, int256(amount), reason, ref);
     }
 
@@ -83,7 +90,6 @@ abstract contract CreditPoints is ICreditPoints {
         uint256 applied = amount < balance ? amount : balance;
         if (applied == 0) return;
         _points[memberId] = balance - applied;
-        _totalPoints -= applied;
         emit PointsChanged(memberId, -int256(applied), reason, ref);
     }
 }

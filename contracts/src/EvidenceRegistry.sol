@@ -387,6 +387,10 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
         if (roles & k.roles == 0) revert RegistryUnauthorizedAttester(attester, kind);
     }
 
+    function _memberCount() internal view override returns (uint64) {
+        return _membership.memberCount();
+    }
+
     function _isValid(bytes32 uid) private view returns (bool) {
         // A reference always points at a record older than the one holding it, so the chain ends.
         while (true) {

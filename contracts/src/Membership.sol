@@ -30,6 +30,13 @@ contract Membership is IMembership {
         uint64 votableFrom;
     }
 
+    /// @dev Per account, in one slot: the member it signs for and a copy of that member's roles while the member is
+    /// active (0 otherwise), kept in step by every role and status change, so `authorize` costs one storage read.
+    struct AccountGrant {
+        uint64 memberId;
+        uint16 activeRoles;
+    }
+
     /// @dev Two slots of scalars (the first read by every vote), then the digest and the calls.
     struct ProposalRecord {
         address proposer;
@@ -60,7 +67,7 @@ contract Membership is IMembership {
 
     uint256 private _proposalCount;
 
-    mapping(address account => uint64 memberId) private _memberOf;
+    mapping(address account => AccountGrant) private _grants;
     mapping(uint64 memberId => MemberRecord) private _members;
     mapping(uint64 memberId => address[] accounts) private _accounts;
     mapping(uint64 memberId => bytes32 metadataDigest) private _metadata;
@@ -105,7 +112,7 @@ contract Membership is IMembership {
 
     /// @inheritdoc IMembership
     function memberOf(address account) external view returns (uint64) {
-        return _memberOf[account];
+        return _grants[account].memberId;
     }
 
     /// @inheritdoc IMembership
@@ -158,6 +165,7 @@ contract Membership is IMembership {
             _gainGovernor(record);
         }
         _members[memberId] = record;
+        _syncGrants(memberId, record);
         emit MemberRolesChanged(memberId, previousRoles, roles);
     }
 
@@ -213,7 +221,7 @@ contract Membership is IMembership {
         _onlyGovernance();
         MemberRecord memory record = _existingMember(memberId);
         if (record.status == MemberStatus.Expelled) revert MembershipUnexpectedStatus(memberId, record.status);
-        if (_memberOf[account] != memberId) revert MembershipAccountNotBound(account, memberId);
+        if (_grants[account].memberId != memberId) revert MembershipAccountNotBound(account, memberId);
         address[] storage accounts = _accounts[memberId];
         uint256 length = accounts.length;
         if (length == 1) revert MembershipLastAccount(memberId);
@@ -224,7 +232,7 @@ contract Membership is IMembership {
                 break;
             }
         }
-        delete _memberOf[account];
+        delete _grants[account];
         emit AccountRemoved(memberId, account);
     }
 
@@ -376,11 +384,9 @@ contract Membership is IMembership {
     // ---------------------------------------------------------------- internal
 
     function _authorize(address account) private view returns (uint64 memberId, uint256 roles) {
-        memberId = _memberOf[account];
-        if (memberId == 0) return (0, 0);
-        MemberRecord memory record = _members[memberId];
-        if (record.status != MemberStatus.Active) return (0, 0);
-        return (memberId, record.roles);
+        AccountGrant memory grant = _grants[account];
+        if (grant.activeRoles == 0) return (0, 0);
+        return (grant.memberId, grant.activeRoles);
     }
 
     function _onlyGovernance() private view {
@@ -425,7 +431,24 @@ contract Membership is IMembership {
         MemberStatus from = record.status;
         record.status = to;
         _members[memberId] = record;
+        _syncGrants(memberId, record);
         emit MemberStatusChanged(memberId, from, to);
+    }
+
+    /// @dev The roles an active member's accounts carry in `_grants` (0 for a member that is not active).
+    function _activeRoles(MemberRecord memory record) private pure returns (uint16) {
+        // casting to 'uint16' is safe because `_checkRoles` bounds roles by `Roles.ALL` (9 bits)
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return record.status == MemberStatus.Active ? uint16(record.roles) : 0;
+    }
+
+    /// @dev Copies a member's current roles and status to the grants of all its accounts.
+    function _syncGrants(uint64 memberId, MemberRecord memory record) private {
+        uint16 activeRoles = _activeRoles(record);
+        address[] storage accounts = _accounts[memberId];
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            _grants[accounts[i]].activeRoles = activeRoles;
+        }
     }
 
     function _admit(address[] memory accounts, uint256 roles, bytes32 metadataDigest)
@@ -450,9 +473,9 @@ contract Membership is IMembership {
 
     function _bind(uint64 memberId, address account) private {
         if (account == address(0) || account == address(this)) revert MembershipInvalidAccount(account);
-        uint64 boundTo = _memberOf[account];
+        uint64 boundTo = _grants[account].memberId;
         if (boundTo != 0) revert MembershipAccountAlreadyBound(account, boundTo);
-        _memberOf[account] = memberId;
+        _grants[account] = AccountGrant({memberId: memberId, activeRoles: _activeRoles(_members[memberId])});
         _accounts[memberId].push(account);
         emit AccountAdded(memberId, account);
     }

@@ -51,6 +51,8 @@ test: install-dev ## install what tests need, then run every test (forge and pyt
 
 test-forge:
 	cd contracts && ../$(FORGE) test
+	@git diff --quiet -- contracts/snapshots || { git --no-pager diff --stat -- contracts/snapshots; \
+		echo "error: gas snapshots changed (contracts/snapshots): review the figures and commit them"; exit 1; }
 
 test-python:
 	$(BIN)/pytest

@@ -20,7 +20,7 @@ from eth_utils.crypto import keccak
 
 from node_adapter.artifacts import ARTIFACTS_DIR, MANIFEST_NAME, load_manifest
 from node_adapter.errors import ArtifactError, CompilationError
-from node_adapter.toolchain import compiler_settings, project_root, resolve_solc
+from node_adapter.toolchain import SolcBinary, compiler_settings, project_root, resolve_solc
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,12 @@ def compile_sources() -> tuple[dict[str, Any], str, dict[str, Any]]:
         raise CompilationError(f"no Solidity sources under {root / SOURCE_DIR}")
     solc = resolve_solc()
     settings = compiler_settings().standard_json()
+    return compile_standard_json(names, settings=settings, solc=solc), solc.version, settings
+
+
+def compile_standard_json(names: list[str], *, settings: dict[str, Any], solc: SolcBinary) -> dict[str, Any]:
+    """Compile the sources ``names`` (paths relative to the project root) in one standard-JSON run."""
+    root = project_root()
     # Sources go in as content so every compiler (native or solcjs) sees the same input; imports resolve
     # against the project root (--base-path) through the remappings.
     request = {
@@ -62,7 +68,7 @@ def compile_sources() -> tuple[dict[str, Any], str, dict[str, Any]]:
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         raise CompilationError("\n".join(e.get("formattedMessage", e.get("message", "")) for e in errors))
-    return output, solc.version, settings
+    return output
 
 
 def build_artifacts(out_dir: Path = ARTIFACTS_DIR) -> list[Path]:

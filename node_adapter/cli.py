@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +20,7 @@ from rich.table import Table
 
 from node_adapter.errors import NodeAdapterError
 from node_adapter.localchain import LocalChain, RunFile, RunInfo
+from node_adapter.runtime import Runtime
 from node_adapter.settings import get_settings
 
 console = Console()
@@ -32,6 +36,8 @@ chain_app = typer.Typer(help="Start, inspect and stop the local development chai
 app.add_typer(chain_app, name="chain")
 artifacts_app = typer.Typer(help="The committed contract artifacts.", no_args_is_help=True)
 app.add_typer(artifacts_app, name="artifacts")
+bench_app = typer.Typer(help="Benchmarks that print figures (each on a fresh local node).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 
 Backend = Annotated[str, typer.Option(help="Local node: anvil (default) or ganache.")]
 Port = Annotated[
@@ -107,7 +113,9 @@ def _print_chain(chain: LocalChain, info: RunInfo) -> None:
     console.print(table)
 
 
-def _serve(chain: LocalChain, state_dir: Path | None, banner: str) -> None:
+def _serve(
+    chain: LocalChain, state_dir: Path | None, banner: str, on_start: Callable[[LocalChain], None] | None = None
+) -> None:
     """Start ``chain``, record it, print where it is, and run until Ctrl-C / SIGTERM / `consortium chain down`."""
     run_file = RunFile(state_dir or get_settings().state_dir)
     stop = threading.Event()
@@ -115,6 +123,8 @@ def _serve(chain: LocalChain, state_dir: Path | None, banner: str) -> None:
     run_file.ensure_none_running()
     with chain, run_file.record(chain, os.getpid()) as info:
         _print_chain(chain, info)
+        if on_start is not None:
+            on_start(chain)
         console.print(banner)
         console.print("Ctrl-C (or `make down` elsewhere) stops it.")
         try:
@@ -177,13 +187,94 @@ def up(
     fresh: Fresh = False,
     block_time: BlockTime = None,
 ) -> None:
-    """Run the system on embedded defaults: the local chain (more parts join as they are built)."""
+    """Run the system on embedded defaults: the local chain with the contract suite deployed."""
     chain = _make_chain(backend, port, state_dir, fresh, block_time)
+
+    def deploy(node: LocalChain) -> None:
+        settings = get_settings().model_copy(
+            update={
+                "rpc_urls": [node.url],
+                "chain_id": node.chain_id,
+                "state_dir": state_dir or get_settings().state_dir,
+            }
+        )
+        with console.status("deploying the contract suite ..."):
+            deployment, fresh_deploy = Runtime.open(settings).deploy()
+        verb = "deployed" if fresh_deploy else "already deployed (kept from the last run)"
+        console.print(f"[bold green]contracts {verb}[/bold green] on network {deployment.network!r}:")
+        for name, contract in deployment.contracts.items():
+            console.print(f"  {name:<18} {contract.address}")
+
     _serve(
         chain,
         state_dir,
-        "[yellow]Running: the local chain only. The contracts, oracle and portal are not part of `up` yet.[/yellow]",
+        "[yellow]Running: the chain and the contracts. The oracle and the portal are not part of `up` yet.[/yellow]",
+        on_start=deploy,
     )
+
+
+@app.command()
+def deploy(
+    governor: Annotated[
+        list[str] | None,
+        typer.Option(help="Initial governor account (repeat); default on a dev chain: 3 dev accounts."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Deploy again even if a live deployment is recorded.")] = False,
+) -> None:
+    """Deploy the contract suite to the configured network (NODE_ADAPTER_RPC_URLS) and record its manifest."""
+    runtime = Runtime.open(get_settings())
+    with console.status("deploying the contract suite ..."):
+        deployment, deployed = runtime.deploy(governor, reuse=not force)
+    console.print(
+        f"{'deployed' if deployed else 'already deployed'} on {deployment.network!r} (chain {deployment.chain_id})"
+    )
+    for name, contract in deployment.contracts.items():
+        console.print(f"  {name:<18} {contract.address}  block {contract.block_number}")
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+    """What is deployed where, node health, the outbox backlog."""
+    runtime = Runtime.open(get_settings())
+    nodes = [
+        {"url": n.url, "healthy": n.healthy, "block": n.block_number, "latency_ms": n.latency_ms, "error": n.last_error}
+        for n in runtime.connection.health()
+    ]
+    try:
+        deployment: dict[str, object] | None = runtime.deployment().model_dump(mode="json")
+    except NodeAdapterError as exc:
+        deployment = {"error": str(exc)}
+    report = {"network": runtime.settings.network, "nodes": nodes, "deployment": deployment,
+              "outbox": runtime.outbox.backlog()}  # fmt: skip
+    if as_json:
+        console.print_json(json.dumps(report))
+        return
+    for node in nodes:
+        state = "[green]up[/green]" if node["healthy"] else f"[red]down[/red] ({node['error']})"
+        console.print(f"node {node['url']}: {state}, block {node['block']}")
+    console.print(f"outbox: {report['outbox'] or 'empty'}")
+    console.print_json(json.dumps(deployment))
+
+
+@bench_app.command("gas")
+def bench_gas(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    backend: Backend = "anvil",
+) -> None:
+    """Gas of an attestation and of batch anchoring, ours against EAS 1.9.0, on one fresh local node."""
+    from node_adapter.bench import gas_report  # noqa: PLC0415 (compiles EAS on first use)
+
+    with console.status("deploying both suites on a fresh node ...") if not as_json else contextlib.nullcontext():
+        report = gas_report(backend=backend)
+    if as_json:
+        print(json.dumps(report))
+        return
+    table = Table(title=f"gas on {backend} (whole transactions, 21k base included)")
+    table.add_column("figure")
+    table.add_column("gas", justify="right")
+    for key, value in report.items():
+        table.add_row(key, f"{value:,.4f}" if key.startswith("ratio") else f"{value:,.1f}")
+    console.print(table)
 
 
 def main() -> None:

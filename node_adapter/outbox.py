@@ -131,7 +131,7 @@ class TxAttempt(SQLModel, table=True):
     """Every signed variant of a write (a replacement keeps the nonce and changes the fee): any may be the one mined."""
 
     __tablename__ = "outbox_attempt"
-    __table_args__ = (UniqueConstraint("tx_hash"),)
+    __table_args__ = (UniqueConstraint("outbox_id", "tx_hash"),)
 
     id: int | None = Field(default=None, primary_key=True)
     outbox_id: int = Field(foreign_key="outbox_tx.id", index=True)

@@ -223,8 +223,13 @@ class TxWorker:
 
             chain_nonce, fees = self.connection.call(prepare)
             assert cursor is not None
-            # Another user of this key moved the chain's nonce past ours: never reuse a consumed nonce.
-            cursor.next_nonce = max(cursor.next_nonce, chain_nonce)
+            if int(in_flight) == 0:
+                # Nothing of ours is in flight, so the chain's pending nonce is the truth (this also recovers from a
+                # dev chain started afresh under the same chain id).
+                cursor.next_nonce = chain_nonce
+            else:
+                # Another user of this key moved the chain's nonce past ours: never reuse a consumed nonce.
+                cursor.next_nonce = max(cursor.next_nonce, chain_nonce)
             predecessors = int(in_flight)
             estimates = self._estimates(rows, account.address)
             for row in rows:

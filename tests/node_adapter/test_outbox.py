@@ -216,9 +216,7 @@ def test_killed_worker_process_loses_and_duplicates_nothing(
         f"""
         import threading
         from eth_account import Account
-        from node_adapter.artifacts import load_artifact
-from node_adapter.connection import ChainConnection
-from node_adapter.contract_errors import error_class
+        from node_adapter.connection import ChainConnection
         from node_adapter.db import make_engine
         from node_adapter.outbox import Outbox
         from node_adapter.txworker import TxWorker

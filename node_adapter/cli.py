@@ -240,20 +240,43 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON 
         {"url": n.url, "healthy": n.healthy, "block": n.block_number, "latency_ms": n.latency_ms, "error": n.last_error}
         for n in runtime.connection.health()
     ]
+    lag: int | None = None
     try:
         deployment: dict[str, object] | None = runtime.deployment().model_dump(mode="json")
+        lag = runtime.indexer().lag()
     except NodeAdapterError as exc:
         deployment = {"error": str(exc)}
     report = {"network": runtime.settings.network, "nodes": nodes, "deployment": deployment,
-              "outbox": runtime.outbox.backlog()}  # fmt: skip
+              "outbox": runtime.outbox.backlog(), "indexer_lag_blocks": lag}  # fmt: skip
     if as_json:
         console.print_json(json.dumps(report))
         return
     for node in nodes:
         state = "[green]up[/green]" if node["healthy"] else f"[red]down[/red] ({node['error']})"
         console.print(f"node {node['url']}: {state}, block {node['block']}")
-    console.print(f"outbox: {report['outbox'] or 'empty'}")
+    console.print(f"outbox: {report['outbox'] or 'empty'}; indexer lag: {lag} blocks")
     console.print_json(json.dumps(deployment))
+
+
+@app.command()
+def index(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the read model and rebuild it from the chain.")
+    ] = False,
+    follow: Annotated[bool, typer.Option("--follow", help="Keep indexing new blocks until Ctrl-C.")] = False,
+) -> None:
+    """Index the deployed contracts' events into the SQL read model (members, records, loans, cases, points)."""
+    indexer = Runtime.open(get_settings()).indexer()
+    with console.status("rebuilding the read model ..." if rebuild else "indexing ..."):
+        applied = indexer.rebuild() if rebuild else indexer.sync()
+    checkpoint = indexer.checkpoint()
+    console.print(f"applied {applied} events; indexed up to block {checkpoint.block_number if checkpoint else '-'}")
+    while follow:
+        try:
+            if indexer.run_once() == 0:
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            break
 
 
 @bench_app.command("gas")

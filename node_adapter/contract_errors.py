@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -48,7 +49,7 @@ class ContractRevert(NodeAdapterError):
 
     def to_json(self) -> dict[str, Any]:
         """``{"error": name, "args": {...}}`` with bytes as 0x-hex: the body the portal answers with."""
-        return {"error": self.error_name, "args": {k: _jsonable(v) for k, v in self.args_by_name.items()}}
+        return {"error": self.error_name, "args": {k: jsonable(v) for k, v in self.args_by_name.items()}}
 
 
 class UnauthorizedRevert(ContractRevert, PermissionError):
@@ -99,10 +100,11 @@ def _category(name: str) -> type[ContractRevert]:
     return InvalidRequestRevert
 
 
-def _abi_type(entry: dict[str, Any]) -> str:
+def abi_type(entry: dict[str, Any]) -> str:
+    """The canonical type of an ABI parameter, tuples spelled out (``(uint16,uint32)[]``), as in signatures."""
     kind = str(entry["type"])
     if kind.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in entry["components"]) + ")" + kind[len("tuple") :]
+        return "(" + ",".join(abi_type(c) for c in entry["components"]) + ")" + kind[len("tuple") :]
     return kind
 
 
@@ -114,7 +116,7 @@ def error_registry() -> dict[bytes, type[ContractRevert]]:
         for entry in load_artifact(name).abi:
             if entry.get("type") != "error":
                 continue
-            types = tuple(_abi_type(i) for i in entry.get("inputs", []))
+            types = tuple(abi_type(i) for i in entry.get("inputs", []))
             signature = f"{entry['name']}({','.join(types)})"
             selector = keccak(text=signature)[:4]
             known = registry.get(selector)
@@ -172,15 +174,18 @@ def decode_revert(data: bytes | str | None) -> ContractRevert:
     return UnknownRevert({"data": data}, data=data)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
+def jsonable(value: Any) -> Any:
+    """A decoded ABI value as JSON: bytes as 0x-hex, structs as objects, integers beyond 2**53 as decimal strings."""
+    if isinstance(value, bytes):  # HexBytes too
+        return "0x" + bytes(value).hex()
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
+    if isinstance(value, Mapping):  # dicts and web3's AttributeDict (struct arguments)
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
         return str(value)
     return value
 
 
 def _show(value: Any) -> str:
-    return str(_jsonable(value))
+    return str(jsonable(value))

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
 from eth_typing import ChecksumAddress
-from hexbytes import HexBytes
 from sqlalchemy import Column, Text, UniqueConstraint, delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -31,6 +30,7 @@ from web3.exceptions import BlockNotFound
 from web3.types import EventData, FilterParams, LogReceipt
 
 from node_adapter.connection import ChainConnection
+from node_adapter.contract_errors import abi_type, jsonable
 
 logger = logging.getLogger(__name__)
 
@@ -99,18 +99,6 @@ class WatchedContract:
     abi: list[dict[str, Any]]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (bytes, HexBytes)):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-        return str(value)
-    return value
-
-
 class EventIndexer:
     """Indexes the events of ``contracts`` into ``chain_event`` and the ``projections``."""
 
@@ -141,7 +129,7 @@ class EventIndexer:
         for contract in self.contracts.values():
             for entry in contract.abi:
                 if entry.get("type") == "event" and not entry.get("anonymous"):
-                    types = ",".join(i["type"] for i in entry["inputs"])
+                    types = ",".join(abi_type(i) for i in entry["inputs"])
                     topic = Web3.keccak(text=f"{entry['name']}({types})")
                     self._events_by_topic[(contract.address, bytes(topic))] = entry
 
@@ -251,7 +239,7 @@ class EventIndexer:
             contract=self.contracts[address].name,
             address=address,
             event=decoded["event"],
-            args=json.dumps(_jsonable(dict(decoded["args"]))),
+            args=json.dumps(jsonable(dict(decoded["args"]))),
         )
 
     # ------------------------------------------------------------------ reorgs

@@ -11,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy.engine import Engine
 from web3 import Web3
 
+from node_adapter.artifacts import load_artifact
 from node_adapter.connection import ChainConnection
 from node_adapter.db import create_schema, make_engine
 from node_adapter.deploy import (
@@ -22,8 +23,10 @@ from node_adapter.deploy import (
     load_deployment,
     save_deployment,
 )
+from node_adapter.indexer import EventIndexer, WatchedContract
 from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
 from node_adapter.outbox import Outbox
+from node_adapter.readmodel import all_projections
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings
 from node_adapter.txworker import TxPolicy, TxWorker
 
@@ -86,6 +89,22 @@ class Runtime:
     def deployment(self) -> Deployment:
         """The recorded deployment of the configured network."""
         return load_deployment(self.deployments_dir, self.settings.network)
+
+    def indexer(self, deployment: Deployment | None = None) -> EventIndexer:
+        """An indexer of the deployment's events into every read model."""
+        deployment = deployment or self.deployment()
+        contracts = [
+            WatchedContract(name, deployment.address(name), load_artifact(name).abi) for name in deployment.contracts
+        ]
+        return EventIndexer(
+            self.engine,
+            self.connection,
+            contracts,
+            all_projections(),
+            start_block=deployment.start_block,
+            confirmations=self.settings.confirmations,
+            name=f"{deployment.network}-run{deployment.run}",
+        )
 
     def deploy(self, governors: list[str] | None = None, *, reuse: bool = True) -> tuple[Deployment, bool]:
         """Deploy the suite unless a live deployment is recorded; returns it and whether it was deployed now.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from web3.contract import Contract
 from node_adapter.artifacts import load_artifact
 from node_adapter.bench import Roles
 from node_adapter.chainutil import send_and_wait
+from node_adapter.deploy import Deployment
 from node_adapter.devchain import increase_time, pass_proposal
 from node_adapter.localchain import LocalChain
 from node_adapter.runtime import Runtime
@@ -29,10 +31,23 @@ def _evidence(label: str) -> bytes:
     return Web3.keccak(text=f"evidence:{label}")
 
 
-@pytest.mark.ganache
-def test_deploy_attest_lend_trigger_and_dispose(chain: LocalChain, w3: Web3, tmp_path: Path) -> None:
+@dataclass
+class FlowResult:
+    """What the main flow left on chain."""
+
+    deployment: Deployment
+    inspection_uid: bytes
+    loan_id: int
+    case_id: int
+    dealer_id: int = 4
+    bank_id: int = 5
+    agency_id: int = 8
+
+
+def run_main_flow(chain: LocalChain, w3: Web3, state_dir: Path) -> FlowResult:
+    """Deploy the suite, form the consortium by vote, attest, lend, trigger on a 9% value drop, dispose to settlement."""
     runtime = Runtime.open(
-        NodeAdapterSettings(rpc_urls=[chain.url], chain_id=chain.chain_id, state_dir=tmp_path, network="flow")
+        NodeAdapterSettings(rpc_urls=[chain.url], chain_id=chain.chain_id, state_dir=state_dir, network="flow")
     )
     deployment, deployed = runtime.deploy()
     assert deployed
@@ -67,31 +82,40 @@ def test_deploy_attest_lend_trigger_and_dispose(chain: LocalChain, w3: Web3, tmp
         calldatas=calls,
         description="form the consortium",
     )
-    dealer_id, bank_id, agency_id = 4, 5, 8
-    assert membership.functions.authorize(dealer.address).call() == [dealer_id, Roles.DEALER]
+    result = FlowResult(deployment=deployment, inspection_uid=Web3.keccak(text="inspection record, salted"),
+                        loan_id=0, case_id=0)  # fmt: skip
+    assert membership.functions.authorize(dealer.address).call() == [result.dealer_id, Roles.DEALER]
 
-    inspection = Web3.keccak(text="inspection record, salted")
-    send(dealer, registry.functions.attest(SUBJECT, INSPECTION, inspection, b"\0" * 32, 0))
-    assert registry.functions.isValid(inspection).call()
-    assert registry.functions.pointsOf(dealer_id).call() == 10
+    send(dealer, registry.functions.attest(SUBJECT, INSPECTION, result.inspection_uid, b"\0" * 32, 0))
+    assert registry.functions.isValid(result.inspection_uid).call()
+    assert registry.functions.pointsOf(result.dealer_id).call() == 10
 
     terms = (90, 30, 8000, 800, 3 * DAY, 2 * DAY)
     send(bank, collateral.functions.registerLoan(SUBJECT, 600_000, 600_000, 1_000_000, terms, _evidence("loan")))
-    loan_id = collateral.functions.activeLoanOf(SUBJECT).call()
-    send(dmv, collateral.functions.confirmLien(loan_id, _evidence("lien")))
+    result.loan_id = collateral.functions.activeLoanOf(SUBJECT).call()
+    send(dmv, collateral.functions.confirmLien(result.loan_id, _evidence("lien")))
     send(price, collateral.functions.reportValuation(SUBJECT, 910_000, _evidence("valuation -9%")))
-    case_id = collateral.functions.getLoan(loan_id).call()[-1]
+    result.case_id = case_id = collateral.functions.getLoan(result.loan_id).call()[-1]
     assert collateral.functions.state(case_id).call() == TRIGGERED
 
     increase_time(w3, 3 * DAY + 1)
-    send(bank, collateral.functions.orderRepossession(case_id, agency_id, _evidence("order")))
+    send(bank, collateral.functions.orderRepossession(case_id, result.agency_id, _evidence("order")))
     assert collateral.functions.state(case_id).call() == REPOSSESSION_ORDERED
     send(agency, collateral.functions.recordRepossession(case_id, _evidence("repossessed")))
     send(agency, collateral.functions.recordAppraisal(case_id, 900_000, _evidence("appraisal")))
     send(agency, collateral.functions.recordAuction(case_id, 880_000, _evidence("auction")))
     send(agency, collateral.functions.recordSettlement(case_id, _evidence("settlement")))
-    assert collateral.functions.state(case_id).call() == SETTLED
-    loan = collateral.functions.getLoan(loan_id).call()
+    return result
+
+
+@pytest.mark.ganache
+def test_deploy_attest_lend_trigger_and_dispose(chain: LocalChain, w3: Web3, tmp_path: Path) -> None:
+    result = run_main_flow(chain, w3, tmp_path)
+    collateral = w3.eth.contract(
+        address=result.deployment.address("CollateralManager"), abi=load_artifact("CollateralManager").abi
+    )
+    assert collateral.functions.state(result.case_id).call() == SETTLED
+    loan = collateral.functions.getLoan(result.loan_id).call()
     assert loan[6] == LIEN_RELEASED
+    assert loan[5] == result.bank_id
     assert collateral.functions.activeLoanOf(SUBJECT).call() == 0
-    assert bank_id == loan[5]

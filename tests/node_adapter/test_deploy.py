@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,24 @@ def test_bench_gas_prints_ours_against_eas() -> None:
     assert report["ratio_single"] == round(report["ours_single_gas"] / report["eas_single_gas"], 4)
     assert report["ours_single_gas"] < report["eas_single_gas"]
     assert report["ours_batch_gas_per_record"] < 1000  # the batch target: under 1,000 gas per record
+
+
+def test_deploy_index_and_status_commands(chain: LocalChain, tmp_path: Path) -> None:
+    env = {**os.environ, "NODE_ADAPTER_RPC_URLS": json.dumps([chain.url]), "NODE_ADAPTER_STATE_DIR": str(tmp_path),
+           "NODE_ADAPTER_NETWORK": "cli", "COLUMNS": "200"}  # fmt: skip
+
+    def consortium(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "node_adapter.cli", *args], capture_output=True, text=True,
+                                env=env, timeout=300, check=False)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "deployed on 'cli'" in consortium("deploy")
+    assert "already deployed on 'cli'" in consortium("deploy")
+    assert "indexed up to block" in consortium("index")
+    status = json.loads(consortium("status", "--json"))
+    assert status["network"] == "cli"
+    assert status["nodes"][0]["healthy"] is True
+    assert set(status["deployment"]["contracts"]) == set(SUITE)
+    assert status["outbox"] == {"confirmed": len(SUITE)}
+    assert status["indexer_lag_blocks"] == 0

@@ -62,7 +62,9 @@ lint: install-dev $(SLITHER_VENV)/bin/slither ## ruff, mypy, forge fmt --check, 
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	cd contracts && ../$(FORGE) fmt --check
-	cd contracts && PATH="$(CURDIR)/node_modules/.bin:$$PATH" ../$(SLITHER_VENV)/bin/slither . --compile-force-framework foundry --config-file ../slither.config.json
+	cd contracts && ../$(FORGE) clean  # slither reads every build-info file: stale ones confuse it
+	cd contracts && PATH="$(CURDIR)/node_modules/.bin:$$PATH" ../$(SLITHER_VENV)/bin/slither . \
+		--compile-force-framework foundry --config-file ../slither.config.json  # triage: contracts/SLITHER.md
 
 # slither-analyzer pins web3 < 8, so it lives in a virtual environment of its own.
 $(SLITHER_VENV)/bin/slither:

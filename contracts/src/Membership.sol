@@ -319,6 +319,8 @@ contract Membership is IMembership {
         bytes[] storage calldatas = proposal.calldatas;
         uint256 length = targets.length;
         for (uint256 i = 0; i < length; ++i) {
+            // Executing a passed proposal's calls is this function's purpose (see contracts/SLITHER.md).
+            // slither-disable-next-line calls-loop,low-level-calls
             (bool success, bytes memory returndata) = targets[i].call(calldatas[i]);
             if (!success) revert MembershipCallFailed(proposalId, i, returndata);
         }

@@ -298,7 +298,7 @@ interface ICollateralManager {
     /// `riskReporterRoles` only defined role bits. Applies at once: loans registered with `valueMoveBps` 0 follow the
     /// new default from their next valuation; the minimums bind only loans registered afterwards.
     /// Emits `ParametersChanged`.
-    function setParameters(Parameters calldata parameters) external;
+    function setParameters(Parameters calldata newParameters) external;
 
     /// @notice Settles a `Frozen` case's dispute. Governance only.
     /// @param restore True: the case returns to the state it froze, its deadline moved forward by the time it spent

@@ -190,7 +190,7 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
         if (_revocations[uid].time != 0) revert RegistryAlreadyRevoked(uid);
         uint256 open = _openDisputes[uid];
         if (open != 0 || _invalidated[uid]) revert RegistryDisputeExists(uid, open);
-        uint64 attesterMember = _membership.memberOf(record.attester);
+        uint64 attesterMember = _membership.boundMemberOf(record.attester);
         if (attesterMember == disputer) revert RegistryOwnRecordDispute(uid, disputer);
         disputeId = ++_disputeCount;
         _disputes[disputeId] = Dispute({
@@ -372,7 +372,7 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
     function _corroborate(uint64 memberId, bytes32 ref, address refAttester) private {
         uint32 bonus = _corroborationBonusPoints();
         if (bonus == 0) return;
-        uint64 refMember = _membership.memberOf(refAttester);
+        uint64 refMember = _membership.boundMemberOf(refAttester);
         if (refMember != 0 && refMember != memberId && _isValid(ref)) {
             _credit(refMember, bonus, PointsReason.Corroboration, ref);
         }

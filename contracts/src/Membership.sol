@@ -68,6 +68,7 @@ contract Membership is IMembership {
     uint256 private _proposalCount;
 
     mapping(address account => AccountGrant) private _grants;
+    mapping(address account => uint64 memberId) private _everBound;
     mapping(uint64 memberId => MemberRecord) private _members;
     mapping(uint64 memberId => address[] accounts) private _accounts;
     mapping(uint64 memberId => bytes32 metadataDigest) private _metadata;
@@ -102,6 +103,11 @@ contract Membership is IMembership {
     /// @inheritdoc IMembership
     function authorize(address account) external view returns (uint64 memberId, uint256 roles) {
         return _authorize(account);
+    }
+
+    /// @inheritdoc IMembership
+    function boundMemberOf(address account) external view returns (uint64) {
+        return _everBound[account];
     }
 
     /// @inheritdoc IMembership
@@ -477,6 +483,9 @@ contract Membership is IMembership {
         if (account == address(0) || account == address(this)) revert MembershipInvalidAccount(account);
         uint64 boundTo = _grants[account].memberId;
         if (boundTo != 0) revert MembershipAccountAlreadyBound(account, boundTo);
+        uint64 everBound = _everBound[account];
+        if (everBound != 0 && everBound != memberId) revert MembershipAccountAlreadyBound(account, everBound);
+        _everBound[account] = memberId;
         _grants[account] = AccountGrant({memberId: memberId, activeRoles: _activeRoles(_members[memberId])});
         _accounts[memberId].push(account);
         emit AccountAdded(memberId, account);

@@ -713,16 +713,31 @@ contract MembershipTest is ConsortiumTest {
         _assertAuthorize(stranger, 0, 0);
     }
 
-    function test_addAccount_rebindsAnAccountRemovedFromAnotherMember() public {
+    function test_addAccount_refusesAnAccountRemovedFromAnotherMember() public {
         address spare = makeAddr("spare");
         _governance();
         membership.addAccount(1, spare);
         _governance();
         membership.removeAccount(1, spare);
+        assertEq(membership.memberOf(spare), 0);
+        assertEq(membership.boundMemberOf(spare), 1, "records it signed stay attributed to member 1");
         (, uint64 id) = _admit("dealer", Roles.DEALER);
         _governance();
+        vm.expectRevert(abi.encodeWithSelector(IMembership.MembershipAccountAlreadyBound.selector, spare, 1));
         membership.addAccount(id, spare);
-        _assertAuthorize(spare, id, Roles.DEALER);
+        _assertAuthorize(spare, 0, 0);
+    }
+
+    function test_addAccount_returnsARemovedAccountToItsMember() public {
+        address spare = makeAddr("spare");
+        _governance();
+        membership.addAccount(1, spare);
+        _governance();
+        membership.removeAccount(1, spare);
+        _governance();
+        membership.addAccount(1, spare);
+        assertEq(membership.memberOf(spare), 1);
+        _assertAuthorize(spare, 1, Roles.GOVERNOR);
     }
 
     function test_addAccount_revertsOnBoundAccount() public {

@@ -112,6 +112,10 @@ interface IMembership {
     /// @notice The member an account is bound to, whatever the member's status (0 when unbound).
     function memberOf(address account) external view returns (uint64);
 
+    /// @notice The member an account is or was bound to (0 when never bound). An account is bound to one member
+    /// ever: once removed it may return to that member only, so records it signed stay attributed to their member.
+    function boundMemberOf(address account) external view returns (uint64);
+
     /// @notice A member's status, roles, metadata digest and signing accounts.
     function getMember(uint64 memberId) external view returns (Member memory);
 

@@ -45,6 +45,7 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
     mapping(bytes32 uid => bool) private _invalidated;
     mapping(bytes32 uid => bool) private _rollbacks;
     mapping(bytes32 subject => uint64 reading) private _lastReadings;
+    mapping(bytes32 uid => Bonus) private _bonuses;
     mapping(uint64 batchId => Batch) private _batches;
     uint64 private _batchCount;
     mapping(uint256 disputeId => Dispute) private _disputes;
@@ -115,8 +116,10 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
         if (block.timestamp > deadline) revert RegistryExpiredSignature(deadline);
         bytes32 structHash =
             keccak256(abi.encode(ATTEST_TYPEHASH, subject, kind, digest, ref, expiry, _useNonce(attester), deadline));
-        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), signature);
-        if (error != ECDSA.RecoverError.NoError || signer != attester) revert RegistryInvalidSignature(attester);
+        (address signer, ECDSA.RecoverError recoverError,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), signature);
+        if (recoverError != ECDSA.RecoverError.NoError || signer != attester) {
+            revert RegistryInvalidSignature(attester);
+        }
         _attest(attester, subject, kind, digest, ref, expiry, false);
         return digest;
     }
@@ -166,6 +169,7 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
         _revocations[uid] = Revocation({time: uint40(block.timestamp), reason: reason, supersededBy: supersededBy});
         emit Revoked(uid, msg.sender, reason, supersededBy);
         if (!_invalidated[uid]) _debit(memberId, _kinds[record.kind].weight, PointsReason.Clawback, uid);
+        _clawBackBonus(uid);
     }
 
     /// @inheritdoc IEvidenceRegistry
@@ -218,6 +222,7 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
         if (upheld) {
             _debit(dispute.attesterMember, _slashPoints(_kinds[_records[uid].kind].weight), PointsReason.Slash, uid);
             _credit(dispute.disputerMember, _disputerRewardPoints(), PointsReason.DisputeReward, uid);
+            _clawBackBonus(uid);
         }
     }
 
@@ -241,6 +246,13 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
         _checkKind(kind, roles, flags);
         _kinds[kind] = Kind({roles: roles, weight: weight, flags: flags, active: active, exists: true});
         emit KindUpdated(kind, roles, weight, flags, active);
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function resetOdometer(bytes32 subject, uint64 reading) external onlyGovernance {
+        uint64 previous = _lastReadings[subject];
+        _lastReadings[subject] = reading;
+        emit OdometerReset(subject, previous, reading);
     }
 
     /// @inheritdoc ICreditPoints
@@ -363,19 +375,30 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
         _records[digest] = Record({attester: attester, time: uint40(block.timestamp), expiry: expiry, kind: kind});
         emit Attested(subject, kind, attester, digest, ref, expiry);
         _credit(memberId, k.weight, PointsReason.Attestation, digest);
-        if (ref != bytes32(0) && referenced.kind == kind) _corroborate(memberId, ref, referenced.attester);
+        if (ref != bytes32(0) && referenced.kind == kind) _corroborate(memberId, digest, ref, referenced.attester);
         return k.flags;
     }
 
     /// @dev A reference to another member's valid record of the same kind corroborates it: its attester's member
     /// earns the corroboration bonus.
-    function _corroborate(uint64 memberId, bytes32 ref, address refAttester) private {
+    /// The bonus paid is remembered with the corroborating record and taken back if that record is revoked or
+    /// loses a dispute, so attesting and revoking cannot farm bonuses for a friend.
+    function _corroborate(uint64 memberId, bytes32 uid, bytes32 ref, address refAttester) private {
         uint32 bonus = _corroborationBonusPoints();
         if (bonus == 0) return;
         uint64 refMember = _membership.boundMemberOf(refAttester);
         if (refMember != 0 && refMember != memberId && _isValid(ref)) {
+            _bonuses[uid] = Bonus({memberId: refMember, amount: bonus});
             _credit(refMember, bonus, PointsReason.Corroboration, ref);
         }
+    }
+
+    /// @dev Takes back the corroboration bonus `uid` paid, if any (capped at the receiver's balance).
+    function _clawBackBonus(bytes32 uid) private {
+        Bonus memory bonus = _bonuses[uid];
+        if (bonus.amount == 0) return;
+        delete _bonuses[uid];
+        _debit(bonus.memberId, bonus.amount, PointsReason.Clawback, uid);
     }
 
     function _authorizeAttester(address attester, uint16 kind) private view returns (uint64 memberId, Kind memory k) {

@@ -528,6 +528,51 @@ contract EvidenceRegistryTest is RegistryTestBase {
         assertEq(registry.totalPoints(), 2 * W_INSPECTION + BONUS);
     }
 
+    function test_resetOdometer_liftsAFalseHighReading() public {
+        _readAs(telematics, SUBJECT, KIND_ODOMETER_STRICT, _digest("false"), type(uint64).max);
+        vm.expectEmit(address(registry));
+        emit IEvidenceRegistry.OdometerReset(SUBJECT, type(uint64).max, 52_000);
+        vm.prank(address(membership));
+        registry.resetOdometer(SUBJECT, 52_000);
+        assertEq(registry.lastReading(SUBJECT), 52_000);
+        _readAs(telematics, SUBJECT, KIND_ODOMETER_STRICT, _digest("honest"), 52_100);
+        assertEq(registry.lastReading(SUBJECT), 52_100);
+    }
+
+    function test_resetOdometer_revertsOnDirectCall() public {
+        for (uint256 i = 0; i < 3; ++i) {
+            address caller = [governorA, telematics, stranger][i];
+            vm.expectRevert(abi.encodeWithSelector(IEvidenceRegistry.RegistryOnlyGovernance.selector, caller));
+            vm.prank(caller);
+            registry.resetOdometer(SUBJECT, 0);
+        }
+    }
+
+    function test_revoke_clawsBackTheCorroborationBonusItPaid() public {
+        bytes32 original = _inspect(dealer, "original");
+        bytes32 corroboration = _attestAs(insurer, SUBJECT, KIND_INSPECTION, _digest("corroboration"), original, 0);
+        assertEq(registry.pointsOf(dealerId), W_INSPECTION + BONUS);
+        vm.expectEmit(address(registry));
+        emit ICreditPoints.PointsChanged(
+            dealerId, -int256(uint256(BONUS)), ICreditPoints.PointsReason.Clawback, corroboration
+        );
+        vm.prank(insurer);
+        registry.revoke(corroboration, 1, bytes32(0));
+        // Attesting and revoking cannot farm bonuses for a friend: both members are back where they started.
+        assertEq(registry.pointsOf(dealerId), W_INSPECTION);
+        assertEq(registry.pointsOf(insurerId), 0);
+    }
+
+    function test_resolveDispute_upheldClawsBackTheCorroborationBonus() public {
+        bytes32 original = _inspect(dealer, "original");
+        bytes32 corroboration = _attestAs(insurer, SUBJECT, KIND_INSPECTION, _digest("corroboration"), original, 0);
+        vm.prank(repairShop);
+        uint256 disputeId = registry.openDispute(corroboration, _digest("evidence"));
+        vm.prank(address(membership));
+        registry.resolveDispute(disputeId, true);
+        assertEq(registry.pointsOf(dealerId), W_INSPECTION);
+    }
+
     function test_attest_corroborationOfOdometerReadingPaysBonus() public {
         bytes32 original = _readAs(telematics, SUBJECT, KIND_ODOMETER, _digest("r1"), 1000);
         vm.prank(repairShop);

@@ -48,6 +48,13 @@ interface IEvidenceRegistry is ICreditPoints {
         bytes32 uriDigest;
     }
 
+    /// @notice A corroboration bonus a record paid to another member, taken back if the record is revoked or
+    /// invalidated.
+    struct Bonus {
+        uint64 memberId;
+        uint32 amount;
+    }
+
     enum DisputeState {
         None,
         Open,
@@ -118,6 +125,7 @@ interface IEvidenceRegistry is ICreditPoints {
     );
     event DisputeResolved(uint256 indexed disputeId, bytes32 indexed uid, bool upheld);
     event NonceInvalidated(address indexed account, uint256 nonce);
+    event OdometerReset(bytes32 indexed subject, uint64 previous, uint64 reading);
 
     // ---------------------------------------------------------------- attestation
 
@@ -182,6 +190,10 @@ interface IEvidenceRegistry is ICreditPoints {
 
     /// @notice Registers an attestation kind. Governance only.
     function registerKind(uint16 kind, bytes32 schemaDigest, uint16 roles, uint32 weight, uint8 flags) external;
+
+    /// @notice Sets a subject's last odometer reading, e.g. after an upheld dispute proved a reading false (a false
+    /// high reading would otherwise make every honest reading a rollback). Governance only.
+    function resetOdometer(bytes32 subject, uint64 reading) external;
 
     /// @notice Changes a kind's roles, weight, flags, and whether it accepts new records. Governance only.
     function updateKind(uint16 kind, uint16 roles, uint32 weight, uint8 flags, bool active) external;

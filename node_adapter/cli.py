@@ -279,6 +279,29 @@ def index(
             break
 
 
+@bench_app.command("throughput")
+def bench_throughput(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    block_time: Annotated[float, typer.Option(help="Seconds between blocks; 0 mines a block per transaction.")] = 1.0,
+    pipelined: Annotated[int, typer.Option(help="Writes sent through the outbox.")] = 1000,
+    batch_records: Annotated[int, typer.Option(help="Records in the Merkle batch.")] = 20_000,
+) -> None:
+    """Writes per second: send-wait-send against the outbox pipeline, Merkle batches, the indexer (fresh Anvil)."""
+    from node_adapter.bench import throughput_report  # noqa: PLC0415
+
+    with console.status("measuring on a fresh node ...") if not as_json else contextlib.nullcontext():
+        report = throughput_report(block_time=block_time, pipelined=pipelined, batch_records=batch_records)
+    if as_json:
+        print(json.dumps(report))
+        return
+    table = Table(title=f"throughput on Anvil (block time {block_time} s)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in report.items():
+        table.add_row(key, f"{value:,.2f}")
+    console.print(table)
+
+
 @bench_app.command("gas")
 def bench_gas(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

@@ -142,3 +142,16 @@ def test_deploy_index_and_status_commands(chain: LocalChain, tmp_path: Path) -> 
     assert set(status["deployment"]["contracts"]) == set(SUITE)
     assert status["outbox"] == {"confirmed": len(SUITE)}
     assert status["indexer_lag_blocks"] == 0
+
+
+def test_bench_throughput_prints_every_figure() -> None:
+    command = ["bench", "throughput", "--json", "--block-time", "0.5", "--pipelined", "60", "--batch-records", "500"]
+    out = subprocess.run(
+        [sys.executable, "-m", "node_adapter.cli", *command], capture_output=True, text=True, check=True, timeout=600
+    ).stdout
+    report = json.loads(out)
+    for key in ("sequential_tx_per_s", "pipelined_tx_per_s", "batch_records_per_s", "indexer_events_per_s"):
+        assert report[key] > 0, key
+    # 20 sequential attestations and 60 pipelined ones, two events each (Attested, PointsChanged), plus the batch.
+    assert report["indexer_events"] >= 2 * 80 + 1
+    assert report["pipelined_tx_per_s"] > report["sequential_tx_per_s"]  # with blocks every 0.5 s, by far

@@ -23,6 +23,7 @@ from web3 import Web3
 from node_adapter.artifacts import load_artifact
 from node_adapter.build import compile_standard_json
 from node_adapter.chainutil import deploy, send_and_wait
+from node_adapter.clients import Role
 from node_adapter.connection import ChainConnection, connect
 from node_adapter.db import create_schema, make_engine
 from node_adapter.deploy import SuiteParameters
@@ -135,20 +136,6 @@ def ours_gas(
     }
 
 
-class Roles:
-    """Role bits, as in ``contracts/src/libraries/Roles.sol``."""
-
-    DEALER = 1 << 0
-    INSURER = 1 << 1
-    REPAIR_SHOP = 1 << 2
-    BANK = 1 << 3
-    DISPOSAL_AGENCY = 1 << 4
-    DMV_ORACLE = 1 << 5
-    TELEMATICS_ORACLE = 1 << 6
-    PRICE_ORACLE = 1 << 7
-    GOVERNOR = 1 << 8
-
-
 def gas_report(*, backend: str = "anvil") -> dict[str, float]:
     """Both suites on one fresh local node; the figures ``consortium bench gas --json`` prints."""
     with LocalChain(backend=backend, port=free_port()) as node:  # type: ignore[arg-type]
@@ -180,10 +167,10 @@ def _bench_suite(w3: Web3, governor: LocalAccount, dealer: LocalAccount) -> tupl
         targets=[membership_address, registry_address],
         calldatas=[
             membership.functions.admitMember(
-                [dealer.address], Roles.DEALER, Web3.keccak(text="dealer")
+                [dealer.address], int(Role.DEALER), Web3.keccak(text="dealer")
             )._encode_transaction_data(),
             registry.functions.registerKind(
-                kind, Web3.keccak(text="schema"), Roles.DEALER, 10, 0
+                kind, Web3.keccak(text="schema"), int(Role.DEALER), 10, 0
             )._encode_transaction_data(),
         ],
         description="benchmark: admit a dealer, register a kind",
@@ -203,7 +190,7 @@ def throughput_report(*, sequential: int = 20, pipelined: int = 1000, batch_reco
         w3 = connect(node.url)
         chain_id = w3.eth.chain_id
         governor, dealer = (Account.from_key(node.accounts[i].private_key) for i in range(2))
-        _membership, registry, registry_address, kind = _bench_suite(w3, governor, dealer)
+        membership, registry, registry_address, kind = _bench_suite(w3, governor, dealer)
 
         def attest_call(label: str) -> Any:
             return registry.functions.attest(
@@ -246,7 +233,8 @@ def throughput_report(*, sequential: int = 20, pipelined: int = 1000, batch_reco
             raise RuntimeError("a benchmark batch record does not verify on chain")
 
         indexer = EventIndexer(engine, ChainConnection([node.url]),
-                               [WatchedContract("EvidenceRegistry", registry_address, list(registry.abi))],
+                               [WatchedContract("Membership", membership.address, list(membership.abi)),
+                                WatchedContract("EvidenceRegistry", registry_address, list(registry.abi))],
                                all_projections())  # fmt: skip
         started = time.perf_counter()
         events = indexer.sync()

@@ -14,7 +14,7 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.types import TxReceipt
 
-from node_adapter.contract_errors import decode_revert
+from node_adapter.contract_errors import decode_revert, revert_data_of
 from node_adapter.errors import ChainError
 
 
@@ -37,9 +37,8 @@ def send_and_wait(w3: Web3, account: LocalAccount, params: Mapping[str, Any], *,
         call = {k: v for k, v in tx.items() if k in ("to", "data", "value", "gas")}
         try:
             w3.eth.call({"from": account.address, **call}, receipt["blockNumber"])  # type: ignore[typeddict-item]
-        except Exception as exc:
-            data = getattr(exc, "data", None)
-            raise decode_revert(data if isinstance(data, str) else None) from exc
+        except Exception as exc:  # the revert reason, whatever form it takes
+            raise decode_revert(revert_data_of(exc)) from exc
         raise ChainError(f"transaction {receipt['transactionHash'].hex()} reverted")
     return receipt
 

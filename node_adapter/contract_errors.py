@@ -151,6 +151,17 @@ def error_class(name: str) -> type[ContractRevert]:
     raise ArtifactError(f"no contract declares an error named {name!r}")
 
 
+def revert_data_of(exc: BaseException) -> str:
+    """The revert data web3 attached to a failed call or gas estimate, as 0x-hex ("0x" when there is none).
+
+    Anvil gives it as a string; Ganache nests it in a dict, under "data" or "result" depending on the method.
+    """
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        data = next((v for k in ("data", "result") if isinstance(v := data.get(k), str) and v.startswith("0x")), None)
+    return data if isinstance(data, str) and data.startswith("0x") else "0x"
+
+
 def decode_revert(data: bytes | str | None) -> ContractRevert:
     """Turn revert data into the matching exception (an :class:`UnknownRevert` when nothing matches)."""
     if isinstance(data, str):

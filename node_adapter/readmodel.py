@@ -219,6 +219,10 @@ def _kind_updated(session: Session, event: ChainEvent) -> None:
 
 def _attested(session: Session, event: ChainEvent) -> None:
     v = event.values
+    account = session.get(MemberAccountView, v["attester"])
+    if account is None:  # only an active member's account can attest: the log is incomplete
+        raise LookupError(f"Attested by unbound account {v['attester']} in block {event.block_number}")
+    _add_points(session, account.member_id, int(v["points"]))
     session.add(
         AttestationView(
             uid=v["uid"],
@@ -309,11 +313,14 @@ def _dispute_resolved(session: Session, event: ChainEvent) -> None:
         session.add(row)
 
 
-def _points_changed(session: Session, event: ChainEvent) -> None:
-    member_id = int(event.values["memberId"])
+def _add_points(session: Session, member_id: int, delta: int) -> None:
     row = session.get(PointsView, member_id) or PointsView(member_id=member_id)
-    row.points = str(int(row.points) + int(event.values["delta"]))
+    row.points = str(int(row.points) + delta)
     session.add(row)
+
+
+def _points_changed(session: Session, event: ChainEvent) -> None:
+    _add_points(session, int(event.values["memberId"]), int(event.values["delta"]))
 
 
 def registry_projection() -> HandlerProjection:

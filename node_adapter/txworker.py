@@ -37,7 +37,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
 from node_adapter.connection import ChainConnection, ChainUnavailableError
-from node_adapter.contract_errors import ContractRevert, UnknownRevert, decode_revert
+from node_adapter.contract_errors import ContractRevert, UnknownRevert, decode_revert, revert_data_of
 from node_adapter.db import is_postgres
 from node_adapter.outbox import IN_FLIGHT, NonceCursor, Outbox, OutboxTx, TxAttempt, TxStatus, error_fields
 
@@ -84,13 +84,6 @@ def _rpc_message(exc: BaseException) -> str:
         if isinstance(error, dict):
             return str(error.get("message", exc))
     return str(exc)
-
-
-def _revert_data(exc: ContractLogicError) -> str:
-    data = exc.data
-    if isinstance(data, dict):
-        data = data.get("data") or next(iter(data.values()), None)
-    return data if isinstance(data, str) and data.startswith("0x") else "0x"
 
 
 class TxWorker:
@@ -295,7 +288,7 @@ class TxWorker:
             if predecessors > 0:
                 # It may depend on an earlier write of this account that is not mined yet: let the chain decide.
                 return self.policy.fallback_gas_limit
-            revert = decode_revert(_revert_data(exc))
+            revert = decode_revert(revert_data_of(exc))
             for field, value in error_fields(revert).items():
                 setattr(row, field, value)
             row.status = TxStatus.REVERTED
@@ -491,7 +484,7 @@ class TxWorker:
         try:
             self.connection.call(lambda w3: w3.eth.call(cast(Any, request), block_number))
         except ContractLogicError as exc:
-            return decode_revert(_revert_data(exc))
+            return decode_revert(revert_data_of(exc))
         except Web3RPCError as exc:
             return UnknownRevert({"message": _rpc_message(exc)})
         # The replay succeeds against the post-block state: the revert depended on order inside the block.

@@ -84,6 +84,11 @@ abstract contract CreditPoints is ICreditPoints {
         emit PointsChanged(memberId, int256(amount), reason, ref);
     }
 
+    /// @dev Credits `amount` without a `PointsChanged` event: for credits another event of the caller reports.
+    function _creditSilently(uint64 memberId, uint256 amount) internal {
+        _points[memberId] += amount;
+    }
+
     /// @dev Debits `amount`, capped at the member's balance; emits what was applied (nothing when zero).
     function _debit(uint64 memberId, uint256 amount, PointsReason reason, bytes32 ref) internal {
         uint256 balance = _points[memberId];

@@ -16,7 +16,8 @@ import {Roles} from "./libraries/Roles.sol";
 /// @notice Attestations about vehicles by consortium members, and the credit points they earn. See
 /// `IEvidenceRegistry` for the rules; `contracts/DESIGN.md` for how the suite fits together.
 /// @dev Gas matters here: a single attestation writes one new storage slot (the record) and updates two (the
-/// attester member's points and the total). The subject is only in the `Attested` event, which indexers read.
+/// attester member's points). The subject and the points credited are only in the `Attested` event, which indexers
+/// read.
 contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
     // ---------------------------------------------------------------- constants
 
@@ -373,8 +374,8 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
             _refs[digest] = ref;
         }
         _records[digest] = Record({attester: attester, time: uint40(block.timestamp), expiry: expiry, kind: kind});
-        emit Attested(subject, kind, attester, digest, ref, expiry);
-        _credit(memberId, k.weight, PointsReason.Attestation, digest);
+        emit Attested(subject, kind, attester, digest, ref, expiry, k.weight);
+        _creditSilently(memberId, k.weight);
         if (ref != bytes32(0) && referenced.kind == kind) _corroborate(memberId, digest, ref, referenced.attester);
         return k.flags;
     }

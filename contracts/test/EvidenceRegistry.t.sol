@@ -329,11 +329,7 @@ contract EvidenceRegistryTest is RegistryTestBase {
     function test_attest_storesRecordCreditsWeightAndEmits() public {
         bytes32 digest = _digest("inspection");
         vm.expectEmit(address(registry));
-        emit IEvidenceRegistry.Attested(SUBJECT, KIND_INSPECTION, dealer, digest, bytes32(0), 0);
-        vm.expectEmit(address(registry));
-        emit ICreditPoints.PointsChanged(
-            dealerId, int256(uint256(W_INSPECTION)), ICreditPoints.PointsReason.Attestation, digest
-        );
+        emit IEvidenceRegistry.Attested(SUBJECT, KIND_INSPECTION, dealer, digest, bytes32(0), 0, W_INSPECTION);
         bytes32 uid = _attestAs(dealer, SUBJECT, KIND_INSPECTION, digest, bytes32(0), 0);
 
         assertEq(uid, digest, "the uid is the digest");
@@ -512,11 +508,7 @@ contract EvidenceRegistryTest is RegistryTestBase {
         bytes32 original = _inspect(dealer, "original");
         bytes32 digest = _digest("corroboration");
         vm.expectEmit(address(registry));
-        emit IEvidenceRegistry.Attested(SUBJECT, KIND_INSPECTION, insurer, digest, original, 0);
-        vm.expectEmit(address(registry));
-        emit ICreditPoints.PointsChanged(
-            insurerId, int256(uint256(W_INSPECTION)), ICreditPoints.PointsReason.Attestation, digest
-        );
+        emit IEvidenceRegistry.Attested(SUBJECT, KIND_INSPECTION, insurer, digest, original, 0, W_INSPECTION);
         vm.expectEmit(address(registry));
         emit ICreditPoints.PointsChanged(
             dealerId, int256(uint256(BONUS)), ICreditPoints.PointsReason.Corroboration, original
@@ -623,8 +615,9 @@ contract EvidenceRegistryTest is RegistryTestBase {
         bytes32 original = _inspect(dealer, "original");
         vm.recordLogs();
         _attestAs(insurer, SUBJECT, KIND_INSPECTION, _digest("corroboration"), original, 0);
-        assertEq(_pointsEvents(vm.getRecordedLogs()), 1, "only the attestation's own points");
+        assertEq(_pointsEvents(vm.getRecordedLogs()), 0, "no bonus (the attestation's own points are in Attested)");
         assertEq(registry.pointsOf(dealerId), W_INSPECTION);
+        assertEq(registry.pointsOf(insurerId), W_INSPECTION);
     }
 
     // ================================================================ attestReading
@@ -632,11 +625,7 @@ contract EvidenceRegistryTest is RegistryTestBase {
     function test_attestReading_recordsReadingAndEmits() public {
         bytes32 digest = _digest("reading");
         vm.expectEmit(address(registry));
-        emit IEvidenceRegistry.Attested(SUBJECT, KIND_ODOMETER, telematics, digest, bytes32(0), 0);
-        vm.expectEmit(address(registry));
-        emit ICreditPoints.PointsChanged(
-            telematicsId, int256(uint256(W_ODOMETER)), ICreditPoints.PointsReason.Attestation, digest
-        );
+        emit IEvidenceRegistry.Attested(SUBJECT, KIND_ODOMETER, telematics, digest, bytes32(0), 0, W_ODOMETER);
         vm.expectEmit(address(registry));
         emit IEvidenceRegistry.OdometerRecorded(SUBJECT, digest, 42_000, false);
         bytes32 uid = _readAs(telematics, SUBJECT, KIND_ODOMETER, digest, 42_000);
@@ -785,11 +774,7 @@ contract EvidenceRegistryTest is RegistryTestBase {
         SignedAttest memory a = _signedAttest(dealer, "delegated");
         bytes memory signature = _sign(dealerKey, _typedDigest(a));
         vm.expectEmit(address(registry));
-        emit IEvidenceRegistry.Attested(SUBJECT, KIND_INSPECTION, dealer, a.digest, bytes32(0), 0);
-        vm.expectEmit(address(registry));
-        emit ICreditPoints.PointsChanged(
-            dealerId, int256(uint256(W_INSPECTION)), ICreditPoints.PointsReason.Attestation, a.digest
-        );
+        emit IEvidenceRegistry.Attested(SUBJECT, KIND_INSPECTION, dealer, a.digest, bytes32(0), 0, W_INSPECTION);
         bytes32 uid = _relay(a, dealer, signature);
 
         assertEq(uid, a.digest);

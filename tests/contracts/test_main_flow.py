@@ -12,7 +12,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from node_adapter.artifacts import load_artifact
-from node_adapter.bench import Roles
+from node_adapter.clients import Role as Roles
 from node_adapter.chainutil import send_and_wait
 from node_adapter.deploy import Deployment
 from node_adapter.devchain import increase_time, pass_proposal
@@ -66,12 +66,12 @@ def run_main_flow(chain: LocalChain, w3: Web3, state_dir: Path) -> FlowResult:
     admissions = [(dealer, Roles.DEALER), (bank, Roles.BANK), (dmv, Roles.DMV_ORACLE), (price, Roles.PRICE_ORACLE),
                   (agency, Roles.DISPOSAL_AGENCY)]  # fmt: skip
     calls = [
-        membership.functions.admitMember([a.address], roles, Web3.keccak(text=a.address))._encode_transaction_data()
+        membership.functions.admitMember([a.address], int(roles), Web3.keccak(text=a.address))._encode_transaction_data()
         for a, roles in admissions
     ]
     calls.append(
         registry.functions.registerKind(
-            INSPECTION, Web3.keccak(text="inspection.v1"), Roles.DEALER | Roles.REPAIR_SHOP, 10, 0
+            INSPECTION, Web3.keccak(text="inspection.v1"), int(Roles.DEALER | Roles.REPAIR_SHOP), 10, 0
         )._encode_transaction_data()
     )
     pass_proposal(

@@ -18,7 +18,7 @@ interface ICreditPoints {
     event PointsParametersChanged(uint32 corroborationBonus, uint16 slashMultiplier, uint32 disputerReward);
 
     enum PointsReason {
-        Attestation,
+        Attestation, // reported by the registry's `Attested` event, not by `PointsChanged`
         Corroboration,
         Batch,
         Clawback,

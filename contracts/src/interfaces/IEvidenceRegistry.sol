@@ -106,8 +106,16 @@ interface IEvidenceRegistry is ICreditPoints {
 
     event KindRegistered(uint16 indexed kind, bytes32 schemaDigest, uint16 roles, uint32 weight, uint8 flags);
     event KindUpdated(uint16 indexed kind, uint16 roles, uint32 weight, uint8 flags, bool active);
+    /// @notice A record was attested; the attester's member was credited `points` (the kind's weight). The credit is
+    /// reported here rather than by a `PointsChanged` event, which would cost each attestation another log.
     event Attested(
-        bytes32 indexed subject, uint16 indexed kind, address indexed attester, bytes32 uid, bytes32 ref, uint40 expiry
+        bytes32 indexed subject,
+        uint16 indexed kind,
+        address indexed attester,
+        bytes32 uid,
+        bytes32 ref,
+        uint40 expiry,
+        uint32 points
     );
     event OdometerRecorded(bytes32 indexed subject, bytes32 indexed uid, uint64 reading, bool rollback);
     event Revoked(bytes32 indexed uid, address indexed attester, uint16 reason, bytes32 supersededBy);

@@ -124,6 +124,8 @@ class LocalChain:
     state_dir: Path | None = None
     """Where the chain's state is kept between runs; ``None`` starts from genesis every time."""
     startup_timeout: float = 30.0
+    extra_args: tuple[str, ...] = ()
+    """More command-line arguments for the node (e.g. Anvil's ``--base-fee 0 --gas-price 0`` for a free-gas chain)."""
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log_path: Path | None = field(default=None, init=False, repr=False)
 
@@ -176,7 +178,7 @@ class LocalChain:
                 cmd += ["--block-time", str(self.block_time)]
             if self.state_dir is not None:
                 cmd += ["--state", str(self.state_dir / "anvil-state.json"), "--state-interval", "5"]
-            return cmd
+            return [*cmd, *self.extra_args]
         cmd = [
             require_node(),
             str(npm_bin("ganache").resolve()),
@@ -192,7 +194,7 @@ class LocalChain:
             cmd += ["--miner.blockTime", str(self.block_time)]
         if self.state_dir is not None:
             cmd += ["--database.dbPath", str(self.state_dir / "ganache-db")]
-        return cmd
+        return [*cmd, *self.extra_args]
 
     def start(self) -> Self:
         """Start the node and wait until it answers; raises :class:`PortInUseError` if the port is taken."""

@@ -83,6 +83,7 @@ class Runtime:
             resend_after=s.resend_after,
             replace_after=s.replace_after,
             fee_bump_percent=s.fee_bump_percent,
+            free_gas=s.free_gas,
         )
         return TxWorker(self.outbox, self.connection, signers, policy)
 

@@ -57,6 +57,8 @@ class NodeAdapterSettings(BaseSettings):
     gas_multiplier: float = Field(default=1.25, ge=1.0, le=5.0)
     fallback_gas_limit: int = Field(default=3_000_000, ge=21_000)
     fee_bump_percent: int = Field(default=15, ge=10, le=500)
+    free_gas: bool = False
+    """The chain accepts a zero gas price (Besu free-gas networks): sign every write with zero fees."""
     resend_after: float = Field(default=10.0, gt=0)
     replace_after: float = Field(default=60.0, gt=0)
 

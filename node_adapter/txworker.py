@@ -66,6 +66,9 @@ class TxPolicy:
     """Seconds after which a sent, unmined transaction is replaced with a higher fee."""
     fee_bump_percent: int = 15
     receipt_batch: int = 200
+    free_gas: bool = False
+    """A chain whose validators accept a zero gas price (Besu's free-gas networks): sign every write with zero fees,
+    whatever the node suggests (Anvil, for one, suggests 1 gwei even when it accepts zero)."""
 
 
 def _now() -> datetime:
@@ -171,6 +174,8 @@ class TxWorker:
     def _fee_fields(self, w3: Web3) -> dict[str, int]:
         block = w3.eth.get_block("latest")
         base_fee = block.get("baseFeePerGas")
+        if self.policy.free_gas:
+            return {"gasPrice": 0} if base_fee is None else {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
         if base_fee is None:
             return {"gasPrice": int(w3.eth.gas_price)}
         try:

@@ -29,10 +29,14 @@ from node_adapter.txworker import TxPolicy, TxWorker
 
 
 def _fund(w3: Web3, funder: LocalAccount, address: str, ether: int) -> None:
+    _fund_wei(w3, funder, address, Web3.to_wei(ether, "ether"))
+
+
+def _fund_wei(w3: Web3, funder: LocalAccount, address: str, wei: int) -> None:
     tx = funder.sign_transaction(
         {
             "to": address,
-            "value": Web3.to_wei(ether, "ether"),
+            "value": wei,
             "gas": 21_000,
             "gasPrice": w3.eth.gas_price * 2,
             "nonce": w3.eth.get_transaction_count(funder.address, "pending"),
@@ -345,3 +349,30 @@ def test_revert_on_chain_is_decoded_from_the_receipt(deployed: Deployed, w3: Web
     assert receipt.status == 0
     assert row.error_name == "MembershipOnlyGovernance"  # ... and the receipt's revert was decoded
     assert outbox.wait("transfer", timeout=1).status == TxStatus.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    ("network", "node_args", "funded"),
+    [
+        ("free gas (Besu-style, zero base fee and gas price)", ("--base-fee", "0", "--gas-price", "0"), False),
+        ("legacy gas price (no EIP-1559)", ("--hardfork", "berlin"), True),
+    ],
+)
+def test_writes_land_on_free_gas_and_legacy_chains(
+    engine: Engine, network: str, node_args: tuple[str, ...], funded: bool
+) -> None:
+    with LocalChain(port=free_port(), extra_args=node_args) as node:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        funder = Account.from_key(node.accounts[0].private_key)
+        sender = _fresh_account(w3, funder, ether=1 if funded else 0)
+        recipient = Account.create().address
+        outbox = Outbox(engine)
+        keys = [f"{network}-{i}" for i in range(5)]
+        if not funded:
+            _fund_wei(w3, funder, sender.address, len(keys))  # the transfers' values; nothing for gas
+        _submit_transfers(outbox, sender.address, recipient, keys)
+        policy = TxPolicy(free_gas=not funded)
+        TxWorker(outbox, ChainConnection([node.url], expected_chain_id=31337), [sender], policy).drain(timeout=60)
+        _assert_landed_once(engine, w3, sender.address, recipient, keys)
+        if not funded:
+            assert w3.eth.get_balance(sender.address) == 0  # it paid the values and no gas: gas is free

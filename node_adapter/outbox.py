@@ -112,6 +112,9 @@ class OutboxTx(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
     sent_at: datetime | None = None
+    """When the current attempt was last broadcast."""
+    signed_at: datetime | None = None
+    """When the current attempt was signed: replacement waits ``replace_after`` from here, however often resent."""
 
     def raise_for_status(self) -> OutboxTx:
         """Return self when confirmed; raise the decoded revert or the failure otherwise."""

@@ -44,7 +44,16 @@ from node_adapter.outbox import IN_FLIGHT, NonceCursor, Outbox, OutboxTx, TxAtte
 logger = logging.getLogger(__name__)
 
 _ALREADY_KNOWN = ("already known", "known transaction", "already imported", "nonce too low", "alreadyknown")
-_UNDERPRICED = ("underpriced", "fee too low", "replacement transaction")
+_UNDERPRICED = (
+    "underpriced",
+    "fee too low",
+    "replacement transaction",
+    "less than block base fee",
+    "gas price below",
+    "gas price too low",
+    "fee cap less than",
+)
+_FILLER_PREFIX = "nonce-filler:"
 _RETRY_LATER = ("insufficient funds", "txpool is full", "pool is full", "too many", "exceeds the configured cap")
 
 
@@ -323,7 +332,7 @@ class TxWorker:
         row.fee_fields = json.dumps(fees)
         row.attempts += 1
         row.status = TxStatus.SIGNED
-        row.updated_at = _now()
+        row.updated_at = row.signed_at = _now()
         session.add(row)
         if row.id is None:  # a new row (a nonce filler): its id is needed for the attempt
             session.flush()
@@ -372,8 +381,12 @@ class TxWorker:
 
     def _fail_and_fill(self, row: OutboxTx, message: str) -> None:
         logger.error("write %s refused by the node: %s", row.idempotency_key, message)
+        if row.idempotency_key.startswith(_FILLER_PREFIX):
+            # A refused filler is not filled again: the nonce waits, with the reason on the row, for an operator.
+            self._note(row.id, f"the nonce filler was refused: {message}")
+            return
         account = self.signers[Web3.to_checksum_address(row.sender)]
-        fees = json.loads(row.fee_fields or "{}")
+        fees = self.connection.call(self._fee_fields)  # today's fees: the refused write's may be stale
         with Session(self.engine) as session, session.begin():
             current = session.get(OutboxTx, row.id)
             assert current is not None
@@ -382,7 +395,7 @@ class TxWorker:
             current.error_message = f"the node refused the transaction: {message}"
             current.updated_at = _now()
             filler = OutboxTx(
-                idempotency_key=f"nonce-filler:{self.chain_id}:{row.sender}:{row.nonce}",
+                idempotency_key=f"{_FILLER_PREFIX}{self.chain_id}:{row.sender}:{row.nonce}",
                 chain_id=self.chain_id,
                 sender=row.sender,
                 to=row.sender,
@@ -512,10 +525,9 @@ class TxWorker:
                            row.sender, row.idempotency_key)  # fmt: skip
             return self._update(row.id, TxStatus.SENT, status=TxStatus.QUEUED, nonce=None, tx_hash=None, raw_tx=None,
                                 last_error=f"nonce {row.nonce} was consumed by another transaction")  # fmt: skip
-        sent_at = _aware(row.sent_at)
-        if account is not None and now - sent_at > timedelta(seconds=self.policy.replace_after):
+        if account is not None and now - _aware(row.signed_at) > timedelta(seconds=self.policy.replace_after):
             return self._replace(row, account)
-        if now - sent_at > timedelta(seconds=self.policy.resend_after):
+        if now - _aware(row.sent_at) > timedelta(seconds=self.policy.resend_after):
             self._broadcast(row)
             return self._update(row.id, TxStatus.SENT, status=TxStatus.SENT, sent_at=now)
         return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -376,3 +377,26 @@ def test_writes_land_on_free_gas_and_legacy_chains(
         _assert_landed_once(engine, w3, sender.address, recipient, keys)
         if not funded:
             assert w3.eth.get_balance(sender.address) == 0  # it paid the values and no gas: gas is free
+
+
+def test_a_write_priced_out_by_the_base_fee_is_replaced_with_a_higher_fee(engine: Engine) -> None:
+    with LocalChain(port=free_port(), block_time=0.5) as node:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        sender, recipient = _fresh_account(w3, Account.from_key(node.accounts[0].private_key)), Account.create().address
+        outbox = Outbox(engine)
+        worker = TxWorker(outbox, ChainConnection([node.url], expected_chain_id=31337), [sender],
+                          TxPolicy(resend_after=0.5, replace_after=1.0))  # fmt: skip
+        _submit_transfers(outbox, sender.address, recipient, ["priced-out"])
+        worker._sign_queued(sender.address)
+        signed = outbox.get("priced-out")
+        assert signed is not None
+        signed_fees = json.loads(signed.fee_fields or "{}")
+        # The base fee jumps far above what the write was signed for: it waits in the pool, unmined.
+        node.rpc("anvil_setNextBlockBaseFeePerGas", [hex(signed_fees["maxFeePerGas"] * 50)])
+        node.rpc("evm_mine")
+        worker.drain(timeout=120)
+        row = outbox.wait("priced-out", timeout=1)
+        assert row.status == TxStatus.CONFIRMED
+        assert row.attempts >= 2
+        assert json.loads(row.fee_fields or "{}")["maxFeePerGas"] > signed_fees["maxFeePerGas"]
+        _assert_landed_once(engine, w3, sender.address, recipient, ["priced-out"])

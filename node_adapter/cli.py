@@ -104,13 +104,10 @@ def _print_chain(chain: LocalChain, info: RunInfo) -> None:
         f"[bold green]local {chain.backend} chain[/bold green] at [bold]{chain.url}[/bold] (chain id {info.chain_id})"
     )
     console.print(f"state kept in {chain.state_dir} (start over with --fresh)")
-    table = Table(expand=False, title="funded dev accounts (public test keys: never use them on a real network)")
-    table.add_column("#")
-    table.add_column("address", no_wrap=True)
-    table.add_column("private key", no_wrap=True)
+    console.print("funded dev accounts (the public test mnemonic: never use these keys on a real network):")
     for index, account in enumerate(chain.accounts[:4]):
-        table.add_row(str(index), account.address, account.private_key)
-    console.print(table)
+        # soft_wrap: a narrow or piped terminal must not crop an address or a key
+        console.print(f"  {index}  {account.address}  {account.private_key}", soft_wrap=True, highlight=False)
 
 
 def _serve(

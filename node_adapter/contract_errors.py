@@ -87,10 +87,23 @@ class UnknownRevert(ContractRevert):
 
 
 _CATEGORIES: tuple[tuple[re.Pattern[str], type[ContractRevert]], ...] = (
-    (re.compile(r"Unauthorized|OnlyGovernance|NotProposer|NotAttester|Forbidden|NotAssigned"), UnauthorizedRevert),
-    (re.compile(r"Unexpected.*(State|Status)"), UnexpectedStateRevert),
-    (re.compile(r"Unknown|NotFound"), NotFoundRevert),
+    (
+        re.compile(
+            r"Unauthorized|OnlyGovernance|NotProposer|Not\w*Attester|NotLoanBank|NotCaseParty|NotAssigned"
+            r"|IneligibleVoter|Forbidden"
+        ),
+        UnauthorizedRevert,
+    ),
+    (re.compile(r"Unknown|NotFound|NoActiveLoan"), NotFoundRevert),
+    (
+        re.compile(
+            r"Unexpected\w*(State|Status)|Already|Exists|Duplicate|InProgress|CurePeriodRunning|DeadlineNotPassed"
+            r"|NotEscalated|LastGovernor|LastAccount|KindInactive"
+        ),
+        UnexpectedStateRevert,
+    ),
 )
+"""Error name patterns, tried in order; an error matching none is an :class:`InvalidRequestRevert`."""
 
 
 def _category(name: str) -> type[ContractRevert]:

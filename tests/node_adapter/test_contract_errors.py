@@ -52,6 +52,11 @@ def test_categories_follow_the_error_names() -> None:
     assert issubclass(error_class("MembershipUnexpectedStatus"), UnexpectedStateRevert)
     assert issubclass(error_class("MembershipUnexpectedProposalState"), UnexpectedStateRevert)
     assert issubclass(error_class("MembershipInvalidRoles"), InvalidRequestRevert)
+    assert issubclass(error_class("RegistryNotBatchAttester"), UnauthorizedRevert)
+    assert issubclass(error_class("CollateralNotLoanBank"), UnauthorizedRevert)
+    assert issubclass(error_class("RegistryDuplicateDigest"), UnexpectedStateRevert)  # a conflict: 409
+    assert issubclass(error_class("MembershipAccountAlreadyBound"), UnexpectedStateRevert)
+    assert issubclass(error_class("CollateralNoActiveLoan"), NotFoundRevert)
 
 
 def test_string_errors_panics_and_unknown_data() -> None:

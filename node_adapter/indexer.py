@@ -125,6 +125,7 @@ class EventIndexer:
         self.keep_blocks = keep_blocks
         self.name = name
         self.chain_id = connection.chain_id
+        self._codec = connection.call(lambda w3: w3.codec)
         self._events_by_topic: dict[tuple[str, bytes], dict[str, Any]] = {}
         for contract in self.contracts.values():
             for entry in contract.abi:
@@ -227,7 +228,7 @@ class EventIndexer:
         abi = self._events_by_topic.get((address, bytes(topics[0]))) if topics else None
         if abi is None:
             return None
-        decoded: EventData = get_event_data(self.connection.call(lambda w3: w3.codec), cast(Any, abi), log)
+        decoded: EventData = get_event_data(self._codec, cast(Any, abi), log)
         number = int(log["blockNumber"])
         return ChainEvent(
             chain_id=self.chain_id,

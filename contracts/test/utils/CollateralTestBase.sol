@@ -196,10 +196,7 @@ abstract contract CollateralTestBase is ConsortiumTest {
 
     /// @dev Calls the manager as `caller` and asserts it reverts with exactly `err`.
     function _expectRevertFrom(address caller, bytes memory data, bytes memory err) internal {
-        vm.expectRevert(err);
-        vm.prank(caller);
-        (bool revertsAsExpected,) = address(manager).call(data);
-        assertTrue(revertsAsExpected, "expectRevert: call did not revert");
+        _expectRevertFrom(address(manager), caller, data, err);
     }
 
     /// @dev The non-member and every member holding none of `allowed` are refused with
@@ -225,26 +222,12 @@ abstract contract CollateralTestBase is ConsortiumTest {
     {
         bytes memory err =
             abi.encodeWithSelector(ICollateralManager.CollateralUnauthorizedAccount.selector, account, required);
-        _suspend(memberId);
-        _expectRevertFrom(account, data, err);
-        _expel(memberId);
-        _expectRevertFrom(account, data, err);
+        _assertRefusedSuspendedAndExpelled(address(manager), data, account, memberId, err);
     }
 
     /// @dev Every member account, governors included, and the non-member are refused as not governance.
     function _assertOnlyGovernance(bytes memory data) internal {
         (address[] memory accounts,) = _accounts();
-        for (uint256 i = 0; i < accounts.length; ++i) {
-            _expectRevertFrom(
-                accounts[i],
-                data,
-                abi.encodeWithSelector(ICollateralManager.CollateralOnlyGovernance.selector, accounts[i])
-            );
-        }
-        _expectRevertFrom(
-            address(this),
-            data,
-            abi.encodeWithSelector(ICollateralManager.CollateralOnlyGovernance.selector, address(this))
-        );
+        _assertOnlyGovernance(address(manager), ICollateralManager.CollateralOnlyGovernance.selector, accounts, data);
     }
 }

@@ -67,4 +67,38 @@ abstract contract ConsortiumTest is Test {
         assertEq(uint8(membership.state(proposalId)), uint8(IMembership.ProposalState.Ready), "proposal not ready");
         membership.execute(proposalId);
     }
+
+    // ---------------------------------------------------------------- authorization assertions
+
+    /// @dev Calls `target` as `caller` and asserts it reverts with exactly `err`.
+    function _expectRevertFrom(address target, address caller, bytes memory data, bytes memory err) internal {
+        vm.expectRevert(err);
+        vm.prank(caller);
+        (bool revertsAsExpected,) = target.call(data);
+        assertTrue(revertsAsExpected, "expectRevert: call did not revert");
+    }
+
+    /// @dev `account` (of `memberId`) is refused with `err` once its member is suspended, and again once expelled.
+    function _assertRefusedSuspendedAndExpelled(
+        address target,
+        bytes memory data,
+        address account,
+        uint64 memberId,
+        bytes memory err
+    ) internal {
+        _suspend(memberId);
+        _expectRevertFrom(target, account, data, err);
+        _expel(memberId);
+        _expectRevertFrom(target, account, data, err);
+    }
+
+    /// @dev Every caller in `callers`, and this test contract, is refused with `onlyGovernance(caller)`.
+    function _assertOnlyGovernance(address target, bytes4 onlyGovernance, address[] memory callers, bytes memory data)
+        internal
+    {
+        for (uint256 i = 0; i < callers.length; ++i) {
+            _expectRevertFrom(target, callers[i], data, abi.encodeWithSelector(onlyGovernance, callers[i]));
+        }
+        _expectRevertFrom(target, address(this), data, abi.encodeWithSelector(onlyGovernance, address(this)));
+    }
 }

@@ -1,0 +1,3 @@
+from oracle.simulators.server import main
+
+main()

@@ -1,0 +1,110 @@
+"""Run the four source simulators on one uvicorn server, in a background thread or from the command line.
+
+``SimulatorServer(seed=7, fleet_size=200, port=8600).start()`` serves ``/dmv``, ``/telematics``, ``/market`` and
+``/loans`` (see apps.py) and returns once ``/health`` answers; ``stop()`` shuts it down. ``simulation`` is the shared
+state, for tests that want to look behind the HTTP API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from types import TracebackType
+
+import uvicorn
+
+from node_adapter.localchain import free_port
+from oracle.simulators.apps import create_app
+from oracle.simulators.simulation import Simulation
+
+logger = logging.getLogger(__name__)
+
+
+class SimulatorError(RuntimeError):
+    """The simulator server did not start or stop in time."""
+
+
+class SimulatorServer:
+    """The four simulators over one shared ``Simulation``, served by uvicorn in a daemon thread."""
+
+    def __init__(
+        self,
+        seed: int = 7,
+        fleet_size: int = 50,
+        port: int | None = None,
+        *,
+        host: str = "127.0.0.1",
+        report_interval: int = 300,
+    ) -> None:
+        self.simulation = Simulation(seed, fleet_size, report_interval=report_interval)
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:8600``; the sources are at ``url + "/dmv"`` and so on."""
+        return f"http://{self.host}:{self.port}"
+
+    def source_url(self, source: str) -> str:
+        return f"{self.url}/{source}"
+
+    def start(self, timeout: float = 10.0) -> SimulatorServer:
+        if self._thread is not None:
+            raise SimulatorError("the simulator server is already running")
+        config = uvicorn.Config(
+            create_app(self.simulation), host=self.host, port=self.port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=f"simulators:{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._thread.is_alive():
+                self._thread = None
+                raise SimulatorError(f"the simulator server on port {self.port} exited during start-up")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:  # noqa: S310 (http URL we built)
+                    if response.status == 200:
+                        logger.info("simulators serving", extra={"url": self.url, "seed": self.simulation.seed})
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.02)
+        self.stop()
+        raise SimulatorError(f"the simulator server on port {self.port} did not answer /health within {timeout} s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise SimulatorError(f"the simulator server on port {self.port} did not stop within {timeout} s")
+        self._thread = None
+        self._server = None
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m oracle.simulators --port 8600 --seed 7 --fleet 200``: serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m oracle.simulators", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8600)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--fleet", type=int, default=200, help="number of vehicles")
+    parser.add_argument("--report-interval", type=int, default=300, help="simulated seconds between T-Box reports")
+    args = parser.parse_args(argv)
+    simulation = Simulation(args.seed, args.fleet, report_interval=args.report_interval)
+    uvicorn.run(create_app(simulation), host=args.host, port=args.port, log_level="info")

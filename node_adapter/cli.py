@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
@@ -320,8 +321,18 @@ def bench_gas(
     console.print(table)
 
 
+def _add_plugins() -> None:
+    """Add the subcommands other packages register under the ``consortium.commands`` entry point."""
+    for entry in entry_points(group="consortium.commands"):
+        try:
+            app.add_typer(entry.load(), name=entry.name)
+        except Exception as exc:  # a broken plugin must not take the core commands down with it
+            err_console.print(f"[yellow]warning:[/yellow] `consortium {entry.name}` is unavailable: {exc}")
+
+
 def main() -> None:
     """Entry point of the ``consortium`` script: known errors become one clear line and exit code 2."""
+    _add_plugins()
     try:
         app()
     except NodeAdapterError as exc:

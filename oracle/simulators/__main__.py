@@ -1,3 +1,5 @@
-from oracle.simulators.server import main
+import typer
 
-main()
+from oracle.cli import simulators
+
+typer.run(simulators)

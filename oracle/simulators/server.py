@@ -7,7 +7,6 @@ state, for tests that want to look behind the HTTP API.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import threading
 import time
@@ -95,16 +94,3 @@ class SimulatorServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.stop()
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m oracle.simulators --port 8600 --seed 7 --fleet 200``: serve until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m oracle.simulators", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8600)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--fleet", type=int, default=200, help="number of vehicles")
-    parser.add_argument("--report-interval", type=int, default=300, help="simulated seconds between T-Box reports")
-    args = parser.parse_args(argv)
-    simulation = Simulation(args.seed, args.fleet, report_interval=args.report_interval)
-    uvicorn.run(create_app(simulation), host=args.host, port=args.port, log_level="info")

@@ -21,7 +21,7 @@ def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 def test_help_explains_the_commands() -> None:
     result = _run("--help")
     assert result.returncode == 0
-    for command in ("build", "up", "chain", "artifacts"):
+    for command in ("build", "up", "chain", "artifacts", "oracle"):  # oracle: a plugin, by entry point
         assert command in result.stdout
     chain_help = _run("chain", "--help")
     for command in ("up", "status", "down"):

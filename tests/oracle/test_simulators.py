@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +16,7 @@ import pytest
 
 from node_adapter.encoding import validate_vin
 from node_adapter.errors import EncodingError
+from node_adapter.localchain import free_port
 from oracle.simulators import SimulatorServer, generate_fleet
 from oracle.simulators.fleet import REGIONS_BY_CODE
 
@@ -480,3 +483,29 @@ def test_bad_scenarios_are_refused_with_422(base: str, fleet: Json, source: str,
 def test_bad_advance_is_refused(base: str) -> None:
     assert call("POST", f"{base}/admin/advance", {"seconds": 0})[0] == 422
     assert call("POST", f"{base}/admin/advance", {"seconds": 10**9})[0] == 422
+
+
+def test_consortium_oracle_simulators_serves_every_source() -> None:
+    """The oracle's plugin command (registered through the consortium.commands entry point) serves the four sources."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "node_adapter.cli", "oracle", "simulators", "--port", str(port), "--fleet", "5"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, "the simulators exited"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the simulators did not answer /health"
+                time.sleep(0.1)
+        for source in ("dmv", "telematics", "market", "loans"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/{source}/health", timeout=5) as response:
+                assert response.status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

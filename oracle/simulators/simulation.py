@@ -121,6 +121,13 @@ class MissedPayment(_Scenario):
     days_overdue: int = Field(ge=1, le=3650)
 
 
+class Cure(_Scenario):
+    """The borrower pays every arrear: the loan is current again (``arrears_cleared``, days overdue 0)."""
+
+    scenario: Literal["cure"]
+    loan: str
+
+
 class DmvSeizure(_Scenario):
     """The authorities seize the vehicle."""
 
@@ -196,6 +203,7 @@ Scenario = Annotated[
     | Crash
     | Tamper
     | MissedPayment
+    | Cure
     | DmvSeizure
     | TransferAttempt
     | LienRelease
@@ -215,6 +223,7 @@ SCENARIO_SOURCE: dict[str, Source | None] = {
     "crash": "telematics",
     "tamper": "telematics",
     "missed_payment": "loans",
+    "cure": "loans",
     "dmv_seizure": "dmv",
     "transfer_attempt": "dmv",
     "lien_release": "dmv",
@@ -551,6 +560,8 @@ class Simulation:
                 return [feed.emit(vin=vin, type="tamper", occurred_at=self.now, payload=payload)]
             case MissedPayment(loan=loan_ref, days_overdue=days):
                 return [self._missed_payment(loan_ref, days)]
+            case Cure(loan=loan_ref):
+                return [self._cure(loan_ref)]
             case DmvSeizure(vin=vin, authority=authority, reason=reason):
                 return [self._seize(vin, authority, reason)]
             case TransferAttempt(vin=vin, to_owner=to_owner):
@@ -1033,6 +1044,18 @@ class Simulation:
         state.status = _loan_status(days)
         return self.feeds["loans"].emit(
             vin=state.loan.vin, type="payment_missed", occurred_at=self.now, payload=self._arrears(state)
+        )
+
+    def _cure(self, loan_ref: str) -> dict[str, Any]:
+        state = self._loans.get(loan_ref.strip())
+        if state is None:
+            raise ScenarioError(f"no loan {loan_ref!r} in the simulated portfolio")
+        if state.days_overdue == 0:
+            raise ScenarioError(f"loan {loan_ref} is not overdue")
+        state.days_overdue = 0
+        state.status = "current"
+        return self.feeds["loans"].emit(
+            vin=state.loan.vin, type="arrears_cleared", occurred_at=self.now, payload=self._arrears(state)
         )
 
     def _arrears(self, state: _LoanState) -> dict[str, Any]:

@@ -336,6 +336,21 @@ def test_missed_payment_sets_days_overdue_and_counts_on(base: str, fleet: Json) 
     assert call("GET", f"{base}/loans/v1/loans/LN-NOPE")[0] == 404
 
 
+def test_cure_clears_the_arrears(base: str, fleet: Json) -> None:
+    loan_ref = financed(fleet)[1]["loan_ref"]
+    assert call("POST", f"{base}/loans/admin/scenarios", {"scenario": "cure", "loan": loan_ref})[0] == 422
+    scenario(base, "loans", scenario="missed_payment", loan=loan_ref, days_overdue=95)
+    assert get(f"{base}/loans/v1/loans/{loan_ref}")["status"] == "default"
+    cursor = tail(base, "loans")
+    scenario(base, "loans", scenario="cure", loan=loan_ref)
+    loan = get(f"{base}/loans/v1/loans/{loan_ref}")
+    assert (loan["days_overdue"], loan["status"]) == (0, "current")
+    [cleared] = read_feed(base, "loans", after=cursor)[0]
+    assert (cleared["type"], cleared["payload"]["days_overdue"]) == ("arrears_cleared", 0)
+    post(f"{base}/admin/advance", {"seconds": 86_400})
+    assert get(f"{base}/loans/v1/loans/{loan_ref}")["days_overdue"] == 0
+
+
 # ------------------------------------------------------------------------------------------------ DMV
 
 

@@ -1,0 +1,134 @@
+"""Running the oracle: its jobs on an APScheduler scheduler, its writes through an outbox worker.
+
+One job per source (``ingest:dmv``, ``ingest:telematics``, ``ingest:market``, ``ingest:loans``) and per feed of its own
+(``valuations``, ``dispatch``, ``anchor``), each on an interval trigger with ``coalesce`` (runs missed while the
+process was busy or down collapse into one), ``max_instances=1`` (a slow run is never overlapped by the next) and a
+misfire grace time. The job store is a table in the oracle's database, so a restarted process resumes the same
+schedule; the jobs' progress (cursors, actions, batches) is in the database too. A job that fails is recorded and
+paused with exponential backoff (``Oracle.job``), shows up as unhealthy in ``consortium oracle status``, and never
+stops the process or the other jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from node_adapter.txworker import TxWorker
+from oracle.pipeline import Oracle
+from oracle.settings import SourceName
+
+logger = logging.getLogger(__name__)
+
+_running: dict[str, OracleService] = {}
+"""The service of this process (one at most), for the scheduler's entry point."""
+_running_lock = threading.Lock()
+
+
+def run_job(name: str) -> None:
+    """The scheduler's entry point (referenced by name, so the persisted job store can hold it)."""
+    service = _running.get("service")
+    if service is None:
+        logger.warning("job %s fired with no oracle service running", name)
+        return
+    service.run(name)
+
+
+class OracleService:
+    """The oracle's jobs and its outbox worker in one process."""
+
+    def __init__(self, oracle: Oracle, worker: TxWorker) -> None:
+        self.oracle = oracle
+        self.worker = worker
+        self.steps: dict[str, Callable[[], int]] = {
+            **{f"ingest:{source}": _bind(oracle.ingest, source) for source in oracle.sources},
+            "valuations": oracle.value,
+            "dispatch": oracle.dispatch,
+            "anchor": oracle.anchor,
+        }
+        self._scheduler: BackgroundScheduler | None = None
+        self._worker_thread: threading.Thread | None = None
+        self._worker_stop: threading.Event | None = None
+
+    def run(self, name: str) -> int:
+        """Run one job now (with health bookkeeping); what it did, or 0 if it failed or is backing off."""
+        done = 0
+        with self.oracle.job(name) as go:
+            if go:
+                done = self.steps[name]()
+        return done
+
+    def run_once(self) -> int:
+        """Every job once in pipeline order, then one pass of the outbox worker; the total work done."""
+        total = sum(self.run(name) for name in self.steps)
+        return total + self.worker.run_once()
+
+    def settle(self, *, rounds: int = 200, tolerate_failures: bool = False) -> int:
+        """Run everything until nothing moves any more (writes confirmed, batches anchored); the rounds taken.
+
+        A failing job raises at once unless ``tolerate_failures`` (fault tests wait out an outage).
+        """
+        for round_ in range(1, rounds + 1):
+            moved = self.run_once()
+            status = self.oracle.status()
+            failing = {name: feed["last_error"] for name, feed in status["feeds"].items() if feed.get("failures")}
+            if failing and not tolerate_failures:
+                raise RuntimeError(f"oracle jobs failed: {failing}")
+            backlog = status["backlog"]
+            busy = any(backlog["outbox"].get(s, 0) for s in ("queued", "signed", "sent", "mined"))
+            if moved == 0 and not busy and backlog["actions"].get("submitted", 0) == 0:
+                return round_
+        raise TimeoutError(f"the oracle still had work after {rounds} rounds: {self.oracle.status()['backlog']}")
+
+    def start(self) -> None:
+        """Start the scheduler and the outbox worker in background threads."""
+        with _running_lock:
+            if "service" in _running:
+                raise RuntimeError("an oracle service is already running in this process")
+            _running["service"] = self
+        settings = self.oracle.settings
+        self._worker_thread, self._worker_stop = self.worker.start()
+        scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self.oracle.engine, tablename="oracle_jobs")},
+            executors={"default": ThreadPoolExecutor(max(4, len(self.steps)))},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace},
+            timezone=UTC,
+        )
+        for name in self.steps:
+            scheduler.add_job(
+                "oracle.service:run_job",
+                "interval",
+                seconds=settings.interval,
+                args=[name],
+                id=name,
+                name=name,
+                replace_existing=True,
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+        logger.info("oracle running: jobs %s every %.1f s", ", ".join(self.steps), settings.interval)
+
+    def stop(self) -> None:
+        """Stop the scheduler (waiting for running jobs) and the worker."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        if self._worker_stop is not None and self._worker_thread is not None:
+            self._worker_stop.set()
+            self._worker_thread.join(timeout=30)
+        with _running_lock:
+            if _running.get("service") is self:
+                del _running["service"]
+
+
+def _bind(function: Callable[[SourceName], int], argument: SourceName) -> Callable[[], int]:
+    def call() -> int:
+        return function(argument)
+
+    return call

@@ -1,0 +1,126 @@
+"""Oracle settings, read from ``ORACLE_*`` environment variables (and a ``.env`` file).
+
+The defaults run against the simulators ``consortium oracle simulators`` serves on port 8600 and the local dev chain;
+the chain, the database and the signing key of the first feed come from node_adapter's settings (``NODE_ADAPTER_*``).
+A real deployment points each source at its provider (``ORACLE_SOURCE_URLS``), sets the consortium key
+(``ORACLE_CONSORTIUM_KEY_FILE``) and one signing account per role it plays (``ORACLE_SIGNERS``, keystore files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from node_adapter.errors import NodeAdapterError
+from node_adapter.settings import DEV_CHAIN_IDS
+
+SourceName = Literal["dmv", "telematics", "market", "loans"]
+SOURCE_NAMES: tuple[SourceName, ...] = ("dmv", "telematics", "market", "loans")
+
+DEV_CONSORTIUM_KEY = hashlib.sha256(
+    b"VehicleEvidence dev-chain consortium key (public, for local chains only)"
+).digest()
+"""The subject-id key used on dev chains when none is configured; public, so refused on any other chain."""
+
+
+class OracleSettingsError(NodeAdapterError, ValueError):
+    """The oracle's settings are inconsistent (says which setting)."""
+
+
+class OracleSettings(BaseSettings):
+    """Where the oracle reads from, how hard it tries, and the thresholds of its rules."""
+
+    model_config = SettingsConfigDict(env_prefix="ORACLE_", env_file=".env", extra="ignore")
+
+    # ------------------------------------------------------------ sources
+    simulators_url: str = "http://127.0.0.1:8600"
+    """Base URL of the simulators; a source's URL is ``<simulators_url>/<source>`` unless ``source_urls`` names it."""
+    source_urls: dict[str, str] = Field(default_factory=dict)
+    """Per-source base URLs (JSON object), e.g. ``{"dmv": "https://dmv.example/api"}``."""
+    sources: list[SourceName] = Field(default_factory=lambda: list(SOURCE_NAMES))
+    """The sources this oracle reads (a member runs the feeds of the roles it holds)."""
+    request_timeout: float = Field(default=5.0, gt=0, le=120)
+    retries: int = Field(default=3, ge=0, le=20)
+    """Retries of one request after a timeout, a refused connection or a 5xx, with exponential backoff."""
+    retry_backoff: float = Field(default=0.2, ge=0, le=60)
+    """Seconds before the first retry; doubled for each further one."""
+    page_size: int = Field(default=500, ge=1, le=1000)
+    max_pages_per_run: int = Field(default=20, ge=1, le=10_000)
+
+    # ------------------------------------------------------------ records
+    consortium_key: SecretStr | None = None
+    """Hex of the key subject ids are made with (HMAC of the VIN); ``consortium_key_file`` is preferred."""
+    consortium_key_file: Path | None = None
+    stale_after: int = Field(default=7 * 86_400, gt=0)
+    """A record whose time is this many seconds behind the newest one its source reported is stale (quarantined)."""
+    batch_size: int = Field(default=1000, ge=1, le=20_000)
+    """Telematics readings per Merkle batch."""
+
+    # ------------------------------------------------------------ valuations
+    deviation_bps: int = Field(default=100, ge=1, le=10_000)
+    """A reporter reports again once its estimate moves this far from its last report (1% by default)."""
+    heartbeat: int = Field(default=86_400, gt=0)
+    """A reporter reports again after this many seconds even without a move."""
+
+    # ------------------------------------------------------------ telematics rules
+    gps_loss_limit: int = Field(default=1800, gt=0)
+    """Seconds without a position (while odometer reports keep coming) before a GPS-loss alert."""
+    rollback_tolerance_km: float = Field(default=0.5, ge=0)
+
+    # ------------------------------------------------------------ scheduling
+    interval: float = Field(default=2.0, gt=0)
+    """Seconds between runs of each job."""
+    max_backoff: float = Field(default=300.0, gt=0)
+    """Longest pause after repeated failures of a job."""
+    unhealthy_after: int = Field(default=3, ge=1)
+    """Consecutive failures after which a feed is reported unhealthy."""
+    misfire_grace: int = Field(default=30, ge=1)
+
+    # ------------------------------------------------------------ signing (dev chains: dev accounts by default)
+    signers: dict[str, str] = Field(default_factory=dict)
+    """Per role (``dmv``, ``telematics``, ``bank``, ``price-1`` ...): a keystore path; see node_adapter's settings."""
+    price_reporters: int = Field(default=3, ge=1, le=15)
+    """How many price-oracle accounts report valuations (on a dev chain, dev accounts)."""
+    bank_names: list[str] = Field(default_factory=list)
+    """The bank(s) whose loans this oracle registers and reports on; empty means every loan of the source."""
+
+    @field_validator("simulators_url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url.rstrip("/")
+
+    def source_url(self, source: SourceName) -> str:
+        """The base URL of ``source``."""
+        return self.source_urls.get(source, f"{self.simulators_url}/{source}").rstrip("/")
+
+    def subject_key(self, chain_id: int) -> bytes:
+        """The consortium key; the public dev key only on dev chains."""
+        if self.consortium_key_file is not None:
+            try:
+                text = self.consortium_key_file.read_text().strip()
+            except OSError as exc:
+                raise OracleSettingsError(f"cannot read ORACLE_CONSORTIUM_KEY_FILE: {exc.strerror}") from exc
+            return _key_from_hex(text, "ORACLE_CONSORTIUM_KEY_FILE")
+        if self.consortium_key is not None:
+            return _key_from_hex(self.consortium_key.get_secret_value(), "ORACLE_CONSORTIUM_KEY")
+        if chain_id in DEV_CHAIN_IDS:
+            return DEV_CONSORTIUM_KEY
+        raise OracleSettingsError(
+            f"chain {chain_id} is not a dev chain: set ORACLE_CONSORTIUM_KEY_FILE to the consortium's subject key"
+        )
+
+
+def _key_from_hex(text: str, setting: str) -> bytes:
+    try:
+        key = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raise OracleSettingsError(f"{setting} is not hex") from None
+    if len(key) < 16:
+        raise OracleSettingsError(f"{setting} holds {len(key)} bytes; the consortium key has at least 16")
+    return key

@@ -1,0 +1,126 @@
+"""An oracle wired to real parts: the simulators over HTTP, a deployed suite on the test's Anvil node, a database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+from web3 import Web3
+
+from node_adapter.clients import Suite
+from node_adapter.db import create_schema, make_engine
+from node_adapter.localchain import LocalChain
+from node_adapter.runtime import Runtime
+from node_adapter.settings import NodeAdapterSettings
+from node_adapter.txworker import TxPolicy, TxWorker
+from oracle.devsetup import dev_signers, setup_dev_consortium
+from oracle.pipeline import Oracle
+from oracle.service import OracleService
+from oracle.settings import OracleSettings
+from oracle.simulators.server import SimulatorServer
+
+
+@dataclass
+class OracleRig:
+    sim: SimulatorServer
+    oracle: Oracle
+    service: OracleService
+    suite: Suite
+    w3: Web3
+    engine: Engine
+    runtime: Runtime
+
+    def scenario(self, source: str, **body: Any) -> dict[str, Any]:
+        response = httpx.post(f"{self.sim.source_url(source)}/admin/scenarios", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def advance(self, seconds: int) -> None:
+        response = httpx.post(f"{self.sim.url}/dmv/admin/advance", json={"seconds": seconds}, timeout=30)
+        assert response.status_code == 200, response.text
+
+
+def make_rig(
+    chain: LocalChain, w3: Web3, tmp_path: Path, *, fleet: int = 12, db_url: str | None = None, **settings: Any
+) -> Iterator[OracleRig]:
+    runtime = Runtime.open(
+        NodeAdapterSettings(
+            rpc_urls=[chain.url],
+            chain_id=chain.chain_id,
+            state_dir=tmp_path / "state",
+            network="oracle-test",
+            database_url=db_url or "",
+        )
+    )
+    deployment, _ = runtime.deploy()
+    suite = Suite.from_deployment(runtime.connection, deployment)
+    setup_dev_consortium(w3, deployment, suite)
+    engine = make_engine(db_url) if db_url else runtime.engine
+    create_schema(engine)
+    with SimulatorServer(seed=11, fleet_size=fleet) as sim:
+        oracle_settings = OracleSettings(simulators_url=sim.url, retry_backoff=0.01, interval=0.2, **settings)
+        signers = dev_signers(oracle_settings.price_reporters)
+        oracle = Oracle(oracle_settings, engine, suite, signers)
+        worker = TxWorker(oracle.outbox, runtime.connection, list(signers.values()), TxPolicy(max_in_flight=64))
+        service = OracleService(oracle, worker)
+        try:
+            yield OracleRig(sim, oracle, service, suite, w3, engine, runtime)
+        finally:
+            service.stop()
+            oracle.close()
+
+
+@pytest.fixture
+def rig(chain: LocalChain, w3: Web3, tmp_path: Path) -> Iterator[OracleRig]:
+    yield from make_rig(chain, w3, tmp_path)
+
+
+def assert_all_on_chain(rig: OracleRig, *, verify_every: int = 1) -> dict[str, int]:
+    """Every stored record is on chain exactly once: by its own confirmed write, or as a leaf of one valid batch."""
+    from sqlmodel import Session, select  # noqa: PLC0415
+
+    from node_adapter.outbox import TxStatus  # noqa: PLC0415
+    from oracle.store import ActionStatus, Anchor, AnchorBatch, BatchStatus, ChainAction, SourceRecord  # noqa: PLC0415
+
+    registry = rig.suite.registry
+    with Session(rig.engine) as session:
+        records = session.exec(select(SourceRecord).order_by(SourceRecord.id)).all()  # type: ignore[arg-type]
+        actions = {a.record_id: a for a in session.exec(select(ChainAction)).all()}
+        batches = {b.id: b for b in session.exec(select(AnchorBatch)).all()}
+    counts = {"single": 0, "batched": 0}
+    per_batch: dict[int, int] = {}
+    for index, record in enumerate(records):
+        action = actions.get(record.id)
+        if record.anchor == Anchor.SINGLE:
+            assert action is not None, record.event_id
+            assert action.status == ActionStatus.DONE, (record.event_id, action)
+            tx = rig.oracle.outbox.get(action.key)
+            assert tx is not None
+            assert tx.status == TxStatus.CONFIRMED
+            assert record.digest[2:] in tx.data, "the write carries the record's digest as its evidence"
+            counts["single"] += 1
+            continue
+        assert action is None or action.status in (ActionStatus.SKIPPED, ActionStatus.FAILED), (record.event_id, action)
+        batch = batches.get(record.batch_row_id)  # type: ignore[arg-type]
+        assert batch is not None, record.event_id
+        assert batch.status == BatchStatus.CONFIRMED, (record.event_id, batch)
+        per_batch[batch.id] = per_batch.get(batch.id, 0) + 1  # type: ignore[index]
+        if index % verify_every == 0:
+            batch_id, proof = rig.oracle.proof(record)
+            subject = record.subject or "0x" + Web3.keccak(text=f"oracle:{record.type}").hex().removeprefix("0x")
+            assert registry.verify_batch_record(batch_id, subject, record.digest, proof), record.event_id
+        counts["batched"] += 1
+    for row_id, members in per_batch.items():
+        batch = batches[row_id]
+        on_chain = registry.get_batch(batch.chain_batch_id)  # type: ignore[arg-type]
+        assert (on_chain.count, on_chain.revoked_at, on_chain.root) == (members, 0, batch.root)
+    for batch in batches.values():
+        if batch.status == BatchStatus.MISNUMBERED:
+            assert registry.get_batch(batch.chain_batch_id).revoked_at > 0  # type: ignore[arg-type]
+    return counts

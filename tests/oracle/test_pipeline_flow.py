@@ -1,0 +1,112 @@
+"""End to end on a real Anvil node: simulator -> oracle -> contracts, which open disposal cases by themselves."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from node_adapter.clients import CaseState, Cause, LienStatus
+from oracle.rules import AlertKind
+from oracle.store import ActionStatus, ChainAction, LoanLink, SourceRecord, VehicleState
+from tests.oracle.conftest import OracleRig, assert_all_on_chain
+
+
+def _financed(rig: OracleRig) -> list[tuple[LoanLink, VehicleState]]:
+    with Session(rig.engine) as session:
+        links = session.exec(
+            select(LoanLink).where(LoanLink.chain_loan_id.is_not(None)).order_by(LoanLink.loan_ref)
+        ).all()  # type: ignore[union-attr, arg-type]
+        return [(link, session.get(VehicleState, link.vin)) for link in links]  # type: ignore[misc]
+
+
+def _case_of(rig: OracleRig, link: LoanLink) -> tuple[CaseState, tuple[Cause, ...]]:
+    loan = rig.suite.collateral.get_loan(link.chain_loan_id)  # type: ignore[arg-type]
+    if loan.case_id == 0:
+        return CaseState.NONE, ()
+    case = rig.suite.collateral.get_case(loan.case_id)
+    return case.state, case.cause_list
+
+
+def test_loans_registered_liens_confirmed_and_every_record_on_chain_once(rig: OracleRig) -> None:
+    rig.advance(3600)  # a simulated hour of T-Box reports
+    rig.service.settle()
+    financed = _financed(rig)
+    assert len(financed) >= 3, rig.oracle.status()
+    for link, _state in financed:
+        loan = rig.suite.collateral.get_loan(link.chain_loan_id)  # type: ignore[arg-type]
+        assert loan.lien_status == LienStatus.ACTIVE
+        assert loan.subject == rig.oracle.subject(link.vin)
+        assert _case_of(rig, link) == (CaseState.NONE, ())
+    counts = assert_all_on_chain(rig)
+    assert counts["single"] >= 2 * len(financed)
+    assert counts["batched"] > 12 * 12 * 2
+    with Session(rig.engine) as session:
+        failed = session.exec(select(ChainAction).where(ChainAction.status == ActionStatus.FAILED)).all()
+    assert all(a.action == "register_loan" and "CollateralInvalidAmounts" in (a.note or "") for a in failed)
+
+
+def test_price_shock_beyond_eight_percent_opens_a_case_by_itself(rig: OracleRig) -> None:
+    rig.service.settle()
+    financed = _financed(rig)
+    region = financed[0][1].region
+    rig.scenario("market", scenario="price_shock", region=region, percent=-9)
+    rig.service.settle()
+    for link, state in financed:
+        case_state, causes = _case_of(rig, link)
+        if state.region == region:
+            assert case_state == CaseState.TRIGGERED, link.loan_ref
+            assert Cause.VALUE_DROP in causes, link.loan_ref
+        else:
+            assert case_state == CaseState.NONE, link.loan_ref
+    assert_all_on_chain(rig, verify_every=25)
+
+
+def test_small_price_move_opens_nothing(rig: OracleRig) -> None:
+    rig.service.settle()
+    link, state = _financed(rig)[0]
+    rig.scenario("market", scenario="price_shock", region=state.region, percent=-5)
+    rig.service.settle()
+    assert _case_of(rig, link) == (CaseState.NONE, ())
+    assert (
+        rig.suite.collateral.get_loan(link.chain_loan_id).last_value
+        < rig.suite.collateral.get_loan(  # type: ignore[arg-type]
+            link.chain_loan_id  # type: ignore[arg-type]
+        ).baseline_value
+    )
+
+
+def test_missed_payment_beyond_the_allowed_days_triggers_and_a_cure_closes_the_case(rig: OracleRig) -> None:
+    rig.service.settle()
+    link, _state = _financed(rig)[0]
+    rig.scenario("loans", scenario="missed_payment", loan=link.loan_ref, days_overdue=45)
+    rig.service.settle()
+    assert _case_of(rig, link) == (CaseState.WATCH, (Cause.OVERDUE_WATCH,))
+    rig.scenario("loans", scenario="missed_payment", loan=link.loan_ref, days_overdue=95)
+    rig.service.settle()
+    state, causes = _case_of(rig, link)
+    assert state == CaseState.TRIGGERED
+    assert Cause.OVERDUE_BREACH in causes
+    rig.scenario("loans", scenario="cure", loan=link.loan_ref)
+    rig.service.settle()
+    assert _case_of(rig, link)[0] == CaseState.CURED
+    assert rig.suite.collateral.get_loan(link.chain_loan_id).days_overdue == 0  # type: ignore[arg-type]
+    assert_all_on_chain(rig, verify_every=25)
+
+
+def test_geofence_exit_is_an_alert_with_evidence_and_a_case(rig: OracleRig) -> None:
+    rig.service.settle()
+    link, _state = _financed(rig)[1]
+    rig.scenario("telematics", scenario="geofence_exit", vin=link.vin)
+    rig.advance(600)  # two more reports from outside the region: still one alert
+    rig.service.settle()
+    state, causes = _case_of(rig, link)
+    assert state == CaseState.TRIGGERED
+    assert causes == (Cause.TELEMATICS_BREACH,)
+    with Session(rig.engine) as session:
+        alerts = session.exec(
+            select(SourceRecord).where(SourceRecord.vin == link.vin, SourceRecord.type == "alert.geofence_exit")
+        ).all()
+    assert len(alerts) == 1
+    assert f'"alert_code":{int(AlertKind.GEOFENCE_EXIT)}' in alerts[0].document
+    assert '"severity":"HIGH"' in alerts[0].document
+    assert '"box":[' in alerts[0].document
+    assert_all_on_chain(rig, verify_every=25)

@@ -322,12 +322,17 @@ def bench_gas(
 
 
 def _add_plugins() -> None:
-    """Add the subcommands other packages register under the ``consortium.commands`` entry point."""
-    for entry in entry_points(group="consortium.commands"):
-        try:
-            app.add_typer(entry.load(), name=entry.name)
-        except Exception as exc:  # a broken plugin must not take the core commands down with it
-            err_console.print(f"[yellow]warning:[/yellow] `consortium {entry.name}` is unavailable: {exc}")
+    """Add the subcommands other packages register: command groups under the ``consortium.commands`` entry point,
+    benchmarks (``consortium bench NAME``) under ``consortium.bench``."""
+    for group, add, prefix in (
+        ("consortium.commands", lambda name, obj: app.add_typer(obj, name=name), "consortium"),
+        ("consortium.bench", lambda name, obj: bench_app.command(name)(obj), "consortium bench"),
+    ):
+        for entry in entry_points(group=group):
+            try:
+                add(entry.name, entry.load())
+            except Exception as exc:  # a broken plugin must not take the core commands down with it
+                err_console.print(f"[yellow]warning:[/yellow] `{prefix} {entry.name}` is unavailable: {exc}")
 
 
 def main() -> None:

@@ -1,25 +1,89 @@
 """``consortium oracle ...``: the oracle's commands, registered with the ``consortium`` CLI as a plugin.
 
 node_adapter must not import the oracle, so the oracle adds itself through the ``consortium.commands`` entry point
-(pyproject.toml). For now it serves the data-source simulators; the feeds (`run`, `status`) come next.
+(and ``consortium bench oracle`` through ``consortium.bench``; see pyproject.toml).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Annotated
+import signal
+import threading
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from rich.console import Console
+from rich.table import Table
 
+from node_adapter.db import make_engine
+from node_adapter.settings import get_settings
+from oracle.pipeline import create_oracle_schema, oracle_status
 from oracle.residual import held_out_error
+from oracle.service import open_service
+from oracle.settings import OracleSettings
 from oracle.simulators.apps import create_app
 from oracle.simulators.simulation import Simulation
 
 app = typer.Typer(
-    help="The oracle: off-chain data feeds (today: the data-source simulators, the residual-value estimator).",
+    help="The oracle: off-chain data feeds of DMV, telematics, market and loan data into the contracts.",
     no_args_is_help=True,
 )
+console = Console()
+
+
+@app.command()
+def run(
+    once: Annotated[bool, typer.Option("--once", help="Run every job until nothing moves, then exit.")] = False,
+    setup_dev: Annotated[
+        bool, typer.Option(help="On a dev chain, admit the oracle's dev members and register its kinds first.")
+    ] = True,
+) -> None:
+    """Run the oracle's jobs (one per source and feed) and its outbox worker until Ctrl-C."""
+    service = open_service(get_settings(), OracleSettings(), setup_dev=setup_dev)
+    if once:
+        rounds = service.settle(tolerate_failures=True)
+        console.print(f"settled after {rounds} rounds")
+        _print_status(service.oracle.status())
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    service.start()
+    console.print(f"oracle running (jobs: {', '.join(service.steps)}); Ctrl-C stops it")
+    stop.wait()
+    console.print("stopping: waiting for running jobs ...")
+    service.stop()
+    service.oracle.close()
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+    """Each feed's last success, lag and failures, the backlog, and the quarantined records (from the database)."""
+    engine = make_engine(get_settings().effective_database_url)
+    create_oracle_schema(engine)
+    report = oracle_status(engine, OracleSettings())
+    if as_json:
+        print(json.dumps(report))
+        return
+    _print_status(report)
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    table = Table(title="oracle feeds")
+    for column in ("feed", "health", "last success", "lag s", "records", "dup", "quarantined", "last error"):
+        table.add_column(column)
+    for name, feed in sorted(report["feeds"].items()):
+        health = "[green]ok[/green]" if feed.get("healthy", True) else f"[red]failing x{feed['failures']}[/red]"
+        table.add_row(name, health, str(feed.get("last_success") or "-"), str(feed.get("lag_s") or "-"),
+                      str(feed.get("records", "-")), str(feed.get("duplicates", "-")),
+                      str(feed.get("quarantined", "-")), str(feed.get("last_error") or ""))  # fmt: skip
+    console.print(table)
+    backlog = report["backlog"]
+    console.print(f"actions: {backlog['actions'] or 'none'}; records waiting for a batch: "
+                  f"{backlog['unbatched_records']}; outbox: {backlog['outbox'] or 'empty'}")  # fmt: skip
+    console.print(f"batches: {report['batches'] or 'none'}; quarantined: {report['quarantined'] or 'none'}")
 
 
 @app.command()
@@ -49,3 +113,26 @@ def simulators(
     """Serve the DMV, telematics, market and loan-servicing simulators under /dmv, /telematics, /market, /loans."""
     simulation = Simulation(seed, fleet, report_interval=report_interval)
     uvicorn.run(create_app(simulation), host=host, port=port, log_level="info")
+
+
+def bench(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    samples: Annotated[int, typer.Option(help="Geofence exits timed (one vehicle each).")] = 20,
+    fleet: Annotated[int, typer.Option(help="Vehicles in the simulated fleet.")] = 60,
+    hours: Annotated[int, typer.Option(help="Simulated hours of T-Box readings for the throughput figure.")] = 6,
+) -> None:
+    """Alert latency (simulator anomaly to case on chain) and telematics readings per second through batches."""
+    from oracle.bench import oracle_report  # noqa: PLC0415
+
+    with console.status("running the oracle on a fresh node ...") if not as_json else contextlib.nullcontext():
+        report = oracle_report(samples=samples, fleet=fleet, hours=hours)
+    if as_json:
+        print(json.dumps(report))
+        return
+    table = Table(title="oracle on Anvil (automine)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in report.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    console.print("(figures from simulated data: the simulators' fleet, not real vehicles)")

@@ -162,7 +162,7 @@ class Oracle:
             )
             for name in settings.sources
         }
-        SQLModel.metadata.create_all(engine, tables=_tables())
+        create_oracle_schema(engine)
 
     def close(self) -> None:
         for client in self.sources.values():
@@ -792,51 +792,8 @@ class Oracle:
     # ================================================================================================ status
 
     def status(self) -> dict[str, Any]:
-        """Each feed's health, the backlog of actions, batches and outbox writes, and the quarantine by reason."""
-        now = utcnow()
-        with Session(self.engine) as session:
-            feeds = {}
-            for row in session.exec(select(FeedHealth)).all():
-                last = _aware(row.last_success)
-                feeds[row.feed] = {
-                    "healthy": row.failures < self.settings.unhealthy_after,
-                    "last_success": last.isoformat() if last else None,
-                    "lag_s": round((now - last).total_seconds(), 1) if last else None,
-                    "failures": row.failures,
-                    "last_error": row.last_error,
-                    "records": row.records,
-                    "duplicates": row.duplicates,
-                    "quarantined": row.quarantined,
-                }
-            for cursor in session.exec(select(FeedCursor)).all():
-                feed = feeds.setdefault(f"ingest:{cursor.source}", {})
-                source_time = _aware(cursor.source_time)
-                feed["cursor"] = cursor.cursor
-                feed["source_time"] = source_time.isoformat() if source_time else None
-            actions = dict(
-                session.exec(select(ChainAction.status, func.count()).group_by(col(ChainAction.status))).all()
-            )
-            unbatched = session.exec(
-                select(func.count())
-                .select_from(SourceRecord)
-                .where(SourceRecord.anchor == Anchor.BATCH, col(SourceRecord.batch_row_id).is_(None))
-            ).one()
-            quarantine = dict(
-                session.exec(select(Quarantined.reason, func.count()).group_by(col(Quarantined.reason))).all()
-            )
-            batches = dict(
-                session.exec(select(AnchorBatch.status, func.count()).group_by(col(AnchorBatch.status))).all()
-            )
-        return {
-            "feeds": feeds,
-            "backlog": {
-                "actions": {str(k): int(v) for k, v in actions.items()},
-                "unbatched_records": int(unbatched),
-                "outbox": self.outbox.backlog(),
-            },
-            "batches": {str(k): int(v) for k, v in batches.items()},
-            "quarantined": {str(k): int(v) for k, v in quarantine.items()},
-        }
+        """See :func:`oracle_status`."""
+        return oracle_status(self.engine, self.settings)
 
     @contextmanager
     def job(self, name: str) -> Iterator[bool]:
@@ -882,6 +839,51 @@ class Oracle:
             session.commit()
 
 
+def oracle_status(engine: Engine, settings: OracleSettings) -> dict[str, Any]:
+    """Each job's health (last success, lag, failures), the backlog of actions, records waiting for a batch and
+    outbox writes, the batches, and the quarantine by reason: from the database alone (no source, no chain)."""
+    now = utcnow()
+    with Session(engine) as session:
+        feeds = {}
+        for row in session.exec(select(FeedHealth)).all():
+            last = _aware(row.last_success)
+            feeds[row.feed] = {
+                "healthy": row.failures < settings.unhealthy_after,
+                "last_success": last.isoformat() if last else None,
+                "lag_s": round((now - last).total_seconds(), 1) if last else None,
+                "failures": row.failures,
+                "last_error": row.last_error,
+                "records": row.records,
+                "duplicates": row.duplicates,
+                "quarantined": row.quarantined,
+            }
+        for cursor in session.exec(select(FeedCursor)).all():
+            feed = feeds.setdefault(f"ingest:{cursor.source}", {})
+            source_time = _aware(cursor.source_time)
+            feed["cursor"] = cursor.cursor
+            feed["source_time"] = source_time.isoformat() if source_time else None
+        actions = dict(session.exec(select(ChainAction.status, func.count()).group_by(col(ChainAction.status))).all())
+        unbatched = session.exec(
+            select(func.count())
+            .select_from(SourceRecord)
+            .where(SourceRecord.anchor == Anchor.BATCH, col(SourceRecord.batch_row_id).is_(None))
+        ).one()
+        quarantine = dict(
+            session.exec(select(Quarantined.reason, func.count()).group_by(col(Quarantined.reason))).all()
+        )
+        batches = dict(session.exec(select(AnchorBatch.status, func.count()).group_by(col(AnchorBatch.status))).all())
+    return {
+        "feeds": feeds,
+        "backlog": {
+            "actions": {str(k): int(v) for k, v in actions.items()},
+            "unbatched_records": int(unbatched),
+            "outbox": Outbox(engine).backlog(),
+        },
+        "batches": {str(k): int(v) for k, v in batches.items()},
+        "quarantined": {str(k): int(v) for k, v in quarantine.items()},
+    }
+
+
 def _leaf_pair(record: SourceRecord) -> tuple[bytes, bytes]:
     subject = bytes.fromhex(record.subject[2:]) if record.subject else keccak(f"oracle:{record.type}".encode())
     return subject, bytes.fromhex(record.digest[2:])
@@ -902,6 +904,11 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def _first(session: Session, statement: Any) -> Any:
     return session.exec(statement).first()
+
+
+def create_oracle_schema(engine: Engine) -> None:
+    """Create the oracle's tables (idempotent)."""
+    SQLModel.metadata.create_all(engine, tables=_tables())
 
 
 def _tables() -> list[Any]:

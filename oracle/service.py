@@ -19,12 +19,27 @@ from datetime import UTC
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from eth_account.signers.local import LocalAccount
 
+from node_adapter.clients import Suite
+from node_adapter.connection import ChainUnavailableError
+from node_adapter.runtime import Runtime
+from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, load_keystore
 from node_adapter.txworker import TxWorker
 from oracle.pipeline import Oracle
-from oracle.settings import SourceName
+from oracle.settings import OracleSettings, OracleSettingsError, SourceName
 
 logger = logging.getLogger(__name__)
+
+
+class _SkipNotice(logging.Filter):
+    """A run skipped because the previous one is still going is ``max_instances=1`` doing its job, not a problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_SkipNotice())
 
 _running: dict[str, OracleService] = {}
 """The service of this process (one at most), for the scheduler's entry point."""
@@ -67,7 +82,11 @@ class OracleService:
     def run_once(self) -> int:
         """Every job once in pipeline order, then one pass of the outbox worker; the total work done."""
         total = sum(self.run(name) for name in self.steps)
-        return total + self.worker.run_once()
+        try:
+            total += self.worker.run_once()
+        except ChainUnavailableError as exc:  # the writes wait in the outbox until a node answers
+            logger.warning("outbox worker waiting for a chain node: %s", exc)
+        return total
 
     def settle(self, *, rounds: int = 200, tolerate_failures: bool = False) -> int:
         """Run everything until nothing moves any more (writes confirmed, batches anchored); the rounds taken.
@@ -117,6 +136,7 @@ class OracleService:
     def stop(self) -> None:
         """Stop the scheduler (waiting for running jobs) and the worker."""
         if self._scheduler is not None:
+            self._scheduler.pause()  # no new runs while the running ones finish
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
         if self._worker_stop is not None and self._worker_thread is not None:
@@ -125,6 +145,42 @@ class OracleService:
         with _running_lock:
             if _running.get("service") is self:
                 del _running["service"]
+
+
+def open_service(
+    node_settings: NodeAdapterSettings, settings: OracleSettings, *, setup_dev: bool = True
+) -> OracleService:
+    """The oracle of the configured network: its deployment, database, signers and outbox worker.
+
+    On a dev chain the dev accounts sign and, with ``setup_dev``, are admitted as the oracle's members first.
+    """
+    from oracle.devsetup import dev_signers, setup_dev_consortium  # noqa: PLC0415 (dev chains only)
+
+    runtime = Runtime.open(node_settings)
+    deployment = runtime.deployment()
+    suite = Suite.from_deployment(runtime.connection, deployment)
+    chain_id = runtime.connection.chain_id
+    if settings.signers:
+        signers = load_signers(settings)
+    elif chain_id in DEV_CHAIN_IDS:
+        signers = dev_signers(settings.price_reporters)
+        if setup_dev and setup_dev_consortium(runtime.connection.w3, deployment, suite):
+            logger.info("admitted the oracle's dev members and registered its kinds")
+    else:
+        raise OracleSettingsError(f"chain {chain_id} is not a dev chain: give each role a keystore (ORACLE_SIGNERS)")
+    oracle = Oracle(settings, runtime.engine, suite, signers)
+    return OracleService(oracle, runtime.worker(list(signers.values())))
+
+
+def load_signers(settings: OracleSettings) -> dict[str, LocalAccount]:
+    """Decrypt each role's keystore (``ORACLE_SIGNERS``) with ``ORACLE_KEYSTORE_PASSWORD_FILE``."""
+    if settings.keystore_password_file is None:
+        raise OracleSettingsError("ORACLE_SIGNERS needs ORACLE_KEYSTORE_PASSWORD_FILE")
+    try:
+        password = settings.keystore_password_file.read_text().rstrip("\n")
+    except OSError as exc:
+        raise OracleSettingsError(f"cannot read ORACLE_KEYSTORE_PASSWORD_FILE: {exc.strerror}") from exc
+    return {role: load_keystore(path, password) for role, path in settings.signers.items()}
 
 
 def _bind(function: Callable[[SourceName], int], argument: SourceName) -> Callable[[], int]:

@@ -81,8 +81,11 @@ class OracleSettings(BaseSettings):
     misfire_grace: int = Field(default=30, ge=1)
 
     # ------------------------------------------------------------ signing (dev chains: dev accounts by default)
-    signers: dict[str, str] = Field(default_factory=dict)
-    """Per role (``dmv``, ``telematics``, ``bank``, ``price-1`` ...): a keystore path; see node_adapter's settings."""
+    signers: dict[str, Path] = Field(default_factory=dict)
+    """Per role (``dmv``, ``telematics``, ``bank``, ``price-1`` ...): an encrypted keystore file (JSON object).
+    Empty on a dev chain: the dev accounts of ``oracle.devsetup`` sign."""
+    keystore_password_file: Path | None = None
+    """The file holding the keystores' password."""
     price_reporters: int = Field(default=3, ge=1, le=15)
     """How many price-oracle accounts report valuations (on a dev chain, dev accounts)."""
     bank_names: list[str] = Field(default_factory=list)

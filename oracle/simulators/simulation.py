@@ -38,7 +38,9 @@ from oracle.simulators.fleet import (
 
 Source = Literal["dmv", "telematics", "market", "loans"]
 SOURCES: tuple[Source, ...] = ("dmv", "telematics", "market", "loans")
-MalformedKind = Literal["missing_vin", "bad_vin", "bad_timestamp", "wrong_type", "missing_payload"]
+MalformedKind = Literal["missing_vin", "bad_vin", "bad_timestamp", "wrong_type", "missing_payload", "out_of_range"]
+OUT_OF_RANGE = -1_000_000_000
+"""What ``out_of_range`` puts in every number of a payload: no reading, price or count can be that."""
 MAX_ADVANCE_SECONDS = 31 * 86_400
 MAX_PAGE = 1000
 
@@ -172,7 +174,8 @@ class Malformed(_Scenario):
 
     ``missing_vin``: no ``vin`` key; ``bad_vin``: the VIN's check digit is wrong (``"INVALID-VIN"`` where the event has
     no VIN); ``bad_timestamp``: ``occurred_at`` is ``"yesterday"``; ``wrong_type``: every payload value is a string;
-    ``missing_payload``: no ``payload`` key.
+    ``missing_payload``: no ``payload`` key; ``out_of_range``: every number of the payload is ``-1_000_000_000``
+    (events without a number in their payload are left alone and the next one takes the fault).
     """
 
     scenario: Literal["malformed"]
@@ -333,6 +336,10 @@ def _corrupt_vin(vin: Any) -> str:
     return vin[:8] + wrong + vin[9:]
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _malform(event: dict[str, Any], kind: MalformedKind) -> None:
     if kind == "missing_vin":
         event.pop("vin", None)
@@ -342,6 +349,10 @@ def _malform(event: dict[str, Any], kind: MalformedKind) -> None:
         event["occurred_at"] = "yesterday"
     elif kind == "wrong_type":
         event["payload"] = {key: str(value) for key, value in event["payload"].items()}
+    elif kind == "out_of_range":
+        event["payload"] = {
+            key: OUT_OF_RANGE if _is_number(value) else value for key, value in event["payload"].items()
+        }
     else:
         event.pop("payload", None)
 
@@ -366,7 +377,7 @@ class Feed:
             "payload": payload,
         }
         self._ids[event["id"]] = seq
-        if self.malformed:
+        if self.malformed and (self.malformed[0] != "out_of_range" or any(map(_is_number, payload.values()))):
             _malform(event, self.malformed.pop(0))
         self.events.append(event)
         return event

@@ -416,7 +416,9 @@ def test_slow_delays_the_stated_number_of_requests(base: str) -> None:
     assert durations[2] < 0.15
 
 
-@pytest.mark.parametrize("kind", ["missing_vin", "bad_vin", "bad_timestamp", "wrong_type", "missing_payload"])
+@pytest.mark.parametrize(
+    "kind", ["missing_vin", "bad_vin", "bad_timestamp", "wrong_type", "missing_payload", "out_of_range"]
+)
 def test_malformed_events_are_malformed_as_stated(base: str, kind: str) -> None:
     cursor = tail(base, "telematics")
     scenario(base, "telematics", scenario="malformed", kind=kind, count=2)
@@ -440,6 +442,10 @@ def test_malformed_events_are_malformed_as_stated(base: str, kind: str) -> None:
         elif kind == "wrong_type":
             assert event["payload"]
             assert all(isinstance(value, str) for value in event["payload"].values())
+        elif kind == "out_of_range":
+            numbers = [v for v in event["payload"].values() if isinstance(v, int | float) and not isinstance(v, bool)]
+            assert numbers
+            assert set(numbers) == {-1_000_000_000}
         else:
             assert "payload" not in event
 

@@ -112,7 +112,11 @@ def _print_chain(chain: LocalChain, info: RunInfo) -> None:
 
 
 def _serve(
-    chain: LocalChain, state_dir: Path | None, banner: str, on_start: Callable[[LocalChain], None] | None = None
+    chain: LocalChain,
+    state_dir: Path | None,
+    banner: str,
+    on_start: Callable[[LocalChain], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> None:
     """Start ``chain``, record it, print where it is, and run until Ctrl-C / SIGTERM / `consortium chain down`."""
     run_file = RunFile(state_dir or get_settings().state_dir)
@@ -132,7 +136,10 @@ def _serve(
                     raise typer.Exit(1)
         except KeyboardInterrupt:
             pass
-        console.print("stopping ...")
+        finally:
+            console.print("stopping ...")
+            if on_stop is not None:
+                on_stop()
     console.print("stopped")
 
 
@@ -203,11 +210,32 @@ def up(
         for name, contract in deployment.contracts.items():
             console.print(f"  {name:<18} {contract.address}")
 
+    stoppers: list[Callable[[], None]] = []
+
+    def start(node: LocalChain) -> None:
+        deploy(node)
+        settings = get_settings().model_copy(
+            update={
+                "rpc_urls": [node.url],
+                "chain_id": node.chain_id,
+                "state_dir": state_dir or get_settings().state_dir,
+            }
+        )
+        for entry in entry_points(group="consortium.services"):
+            with console.status(f"starting {entry.name} ..."):
+                stoppers.append(entry.load()(settings, lambda line: console.print(f"[bold green]{line}[/bold green]")))
+
+    def stop() -> None:
+        for stop_service in reversed(stoppers):
+            stop_service()
+
     _serve(
         chain,
         state_dir,
-        "[yellow]Running: the chain and the contracts. The oracle and the portal are not part of `up` yet.[/yellow]",
-        on_start=deploy,
+        "[yellow]Running: the chain, the contracts and the services above. The portal is not part of `up` yet."
+        "[/yellow]",
+        on_start=start,
+        on_stop=stop,
     )
 
 

@@ -10,7 +10,9 @@ import contextlib
 import json
 import signal
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 import uvicorn
@@ -18,12 +20,13 @@ from rich.console import Console
 from rich.table import Table
 
 from node_adapter.db import make_engine
-from node_adapter.settings import get_settings
+from node_adapter.settings import NodeAdapterSettings, get_settings
 from oracle.pipeline import create_oracle_schema, oracle_status
 from oracle.residual import held_out_error
 from oracle.service import open_service
 from oracle.settings import OracleSettings
 from oracle.simulators.apps import create_app
+from oracle.simulators.server import SimulatorServer
 from oracle.simulators.simulation import Simulation
 
 app = typer.Typer(
@@ -56,6 +59,40 @@ def run(
     console.print("stopping: waiting for running jobs ...")
     service.stop()
     service.oracle.close()
+
+
+def serve_for_up(node_settings: NodeAdapterSettings, say: Callable[[str], None]) -> Callable[[], None]:
+    """``consortium up``'s hook: serve the simulators (unless ``ORACLE_SIMULATE`` is off) and run the oracle's
+    jobs in this process; returns what stops both."""
+    settings = OracleSettings()
+    sim: SimulatorServer | None = None
+    if settings.simulate:
+        url = urlsplit(settings.simulators_url)
+        sim = SimulatorServer(
+            seed=settings.simulator_seed,
+            fleet_size=settings.simulator_fleet,
+            host=url.hostname or "127.0.0.1",
+            port=url.port or 80,
+            speed=settings.simulator_speed,
+            state_file=node_settings.state_dir / "simulators" / "simulation.pickle",
+        ).start()
+        say(f"simulators (DMV, telematics, market, loans) at {sim.url}/<source>, clock x{settings.simulator_speed:g}")
+    try:
+        service = open_service(node_settings, settings)
+    except BaseException:
+        if sim is not None:
+            sim.stop()
+        raise
+    service.start()
+    say(f"oracle jobs running every {settings.interval:g} s (`consortium oracle status` shows them)")
+
+    def stop() -> None:
+        service.stop()
+        service.oracle.close()
+        if sim is not None:
+            sim.stop()
+
+    return stop
 
 
 @app.command()
@@ -103,16 +140,27 @@ def residual(
 
 
 @app.command()
-def simulators(
+def simulators(  # noqa: PLR0917 (typer options)
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the one server for all four sources.")] = 8600,
     seed: Annotated[int, typer.Option(help="Seed of the fleet and of every feed (same seed, same data).")] = 7,
     fleet: Annotated[int, typer.Option(help="Number of vehicles.")] = 200,
     report_interval: Annotated[int, typer.Option(help="Simulated seconds between T-Box reports.")] = 300,
+    speed: Annotated[
+        float | None, typer.Option(help="Run the simulated clock by itself at this many seconds per second.")
+    ] = None,
 ) -> None:
     """Serve the DMV, telematics, market and loan-servicing simulators under /dmv, /telematics, /market, /loans."""
-    simulation = Simulation(seed, fleet, report_interval=report_interval)
-    uvicorn.run(create_app(simulation), host=host, port=port, log_level="info")
+    if speed is None:
+        simulation = Simulation(seed, fleet, report_interval=report_interval)
+        uvicorn.run(create_app(simulation), host=host, port=port, log_level="info")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with SimulatorServer(seed, fleet, port, host=host, report_interval=report_interval, speed=speed) as server:
+        console.print(f"simulators at {server.url}/<source>, clock x{speed:g}; Ctrl-C stops them")
+        stop.wait()
 
 
 def bench(

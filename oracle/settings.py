@@ -43,6 +43,12 @@ class OracleSettings(BaseSettings):
     """Per-source base URLs (JSON object), e.g. ``{"dmv": "https://dmv.example/api"}``."""
     sources: list[SourceName] = Field(default_factory=lambda: list(SOURCE_NAMES))
     """The sources this oracle reads (a member runs the feeds of the roles it holds)."""
+    simulate: bool = True
+    """``consortium up`` serves the simulators at ``simulators_url`` (turn off to read real providers)."""
+    simulator_seed: int = 7
+    simulator_fleet: int = Field(default=60, ge=1, le=100_000)
+    simulator_speed: float = Field(default=60.0, gt=0, le=86_400)
+    """Simulated seconds per real second under ``consortium up`` (60: a T-Box report every 5 s)."""
     request_timeout: float = Field(default=5.0, gt=0, le=120)
     retries: int = Field(default=3, ge=0, le=20)
     """Retries of one request after a timeout, a refused connection or a 5xx, with exponential backoff."""

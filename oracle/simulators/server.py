@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn
@@ -38,12 +39,22 @@ class SimulatorServer:
         *,
         host: str = "127.0.0.1",
         report_interval: int = 300,
+        speed: float | None = None,
+        state_file: Path | None = None,
     ) -> None:
-        self.simulation = Simulation(seed, fleet_size, report_interval=report_interval)
+        if speed is not None and not 0 < speed <= 86_400:
+            raise SimulatorError(f"speed is simulated seconds per real second, 0 to 86400, not {speed}")
+        self.state_file = state_file
+        """Where the simulation is saved on stop (and every minute while the clock runs) and resumed from."""
+        self.simulation = self._resume(seed, fleet_size, report_interval)
         self.host = host
         self.port = port if port is not None else free_port(host)
+        self.speed = speed
+        """Simulated seconds per real second when the clock runs by itself; ``None``: only ``/admin/advance``."""
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
+        self._stop_ticking = threading.Event()
 
     @property
     def url(self) -> str:
@@ -71,13 +82,58 @@ class SimulatorServer:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:  # noqa: S310 (http URL we built)
                     if response.status == 200:
                         logger.info("simulators serving", extra={"url": self.url, "seed": self.simulation.seed})
+                        self._start_clock()
                         return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.02)
         self.stop()
         raise SimulatorError(f"the simulator server on port {self.port} did not answer /health within {timeout} s")
 
+    def _resume(self, seed: int, fleet_size: int, report_interval: int) -> Simulation:
+        if self.state_file is not None and self.state_file.exists():
+            saved = Simulation.load(self.state_file)
+            if (saved.seed, len(saved.fleet.vehicles), saved.report_interval) == (seed, fleet_size, report_interval):
+                logger.info("simulation resumed from %s at %s", self.state_file, saved.now)
+                return saved
+            logger.warning(
+                "%s holds another simulation (seed, fleet or interval differ): starting anew", self.state_file
+            )
+        return Simulation(seed, fleet_size, report_interval=report_interval)
+
+    def save(self) -> None:
+        """Save the simulation to ``state_file`` (if set)."""
+        if self.state_file is not None:
+            self.simulation.save(self.state_file)
+
+    def _start_clock(self) -> None:
+        if self.speed is None:
+            return
+        speed = self.speed
+        self._stop_ticking.clear()
+
+        def tick() -> None:
+            owed = 0.0
+            last = saved_at = time.monotonic()
+            while not self._stop_ticking.wait(1.0):
+                now = time.monotonic()
+                owed += (now - last) * speed
+                last = now
+                whole = int(owed)
+                if whole >= 1:
+                    self.simulation.advance(whole)
+                    owed -= whole
+                if now - saved_at >= 60:
+                    self.save()
+                    saved_at = now
+
+        self._ticker = threading.Thread(target=tick, name=f"simulators-clock:{self.port}", daemon=True)
+        self._ticker.start()
+
     def stop(self, timeout: float = 10.0) -> None:
+        self._stop_ticking.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout)
+            self._ticker = None
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -86,6 +142,7 @@ class SimulatorServer:
                 raise SimulatorError(f"the simulator server on port {self.port} did not stop within {timeout} s")
         self._thread = None
         self._server = None
+        self.save()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()

@@ -14,10 +14,12 @@ is its position in the feed (1, 2, ...) and the cursor; ``id`` identifies the ev
 from __future__ import annotations
 
 import math
+import pickle
 import random
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -493,6 +495,34 @@ class Simulation:
         self._next_tick = start + timedelta(seconds=report_interval)
         self._next_day = _midnight(start.date() + timedelta(days=1))
         self._seed_history()
+
+    # ------------------------------------------------------------------------------------------ persistence
+
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def save(self, path: Path) -> None:
+        """Write the whole simulation (clock, feeds, scenarios applied) to ``path``, atomically."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        with self._lock:
+            temporary.write_bytes(pickle.dumps(self))
+        temporary.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Simulation:
+        """A simulation saved by :meth:`save` (a local state file this process wrote, never outside input)."""
+        simulation = pickle.loads(path.read_bytes())  # noqa: S301 (our own state file, see above)
+        if not isinstance(simulation, cls):
+            raise ScenarioError(f"{path} does not hold a saved simulation")
+        return simulation
 
     # ------------------------------------------------------------------------------------------ clock and feeds
 

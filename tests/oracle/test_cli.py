@@ -6,8 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from node_adapter.localchain import free_port
 from tests.oracle.conftest import OracleRig
 
 
@@ -47,6 +51,71 @@ def test_status_reports_feeds_backlog_and_quarantine_from_the_database(rig: Orac
     table = _consortium("oracle", "status", env={**env, "COLUMNS": "200"})
     assert table.returncode == 0
     assert "ingest:telematics" in table.stdout
+
+
+def _oracle_report(state_dir: Path) -> dict[str, Any]:
+    result = _consortium("oracle", "status", "--json", env={"NODE_ADAPTER_STATE_DIR": str(state_dir)})
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def _up(state_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "ORACLE_SIMULATORS_URL": f"http://127.0.0.1:{free_port()}",
+        "ORACLE_SIMULATOR_SPEED": "600",
+        "ORACLE_SIMULATOR_FLEET": "20",
+        "ORACLE_INTERVAL": "0.5",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "node_adapter.cli", "up", "--port", str(free_port()), "--state-dir", str(state_dir)],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+
+
+def _wait_until(check: Callable[[], bool], process: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    deadline = time.monotonic() + 90
+    while not check():
+        assert process.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {log.read_text()[-3000:]}"
+        time.sleep(0.5)
+
+
+def test_up_runs_the_simulators_and_the_oracle_and_a_second_run_resumes(tmp_path: Path) -> None:
+    log = tmp_path / "up.log"
+    for run in (1, 2):
+        process = _up(tmp_path, log)
+        try:
+
+            def working(run: int = run) -> bool:
+                if not (tmp_path / "consortium.sqlite3").exists():
+                    return False
+                report = _oracle_report(tmp_path)
+                feeds = report["feeds"]
+                return bool(
+                    feeds.get("ingest:telematics", {}).get("records")
+                    and feeds.get("dispatch", {}).get("last_success")
+                    and report["batches"].get("confirmed", 0) >= run
+                    and report["backlog"]["actions"].get("done")
+                )
+
+            _wait_until(working, process, log, f"the oracle to work (run {run})")
+            report = _oracle_report(tmp_path)
+            assert all(feed.get("healthy", True) for feed in report["feeds"].values()), report["feeds"]
+            assert report["quarantined"] == {}
+            assert _consortium("chain", "down", "--state-dir", str(tmp_path)).returncode == 0
+            assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert (tmp_path / "simulators" / "simulation.pickle").exists()
+    text = log.read_text()
+    assert text.count("simulators (DMV, telematics, market, loans) at") == 2
+    assert "already deployed (kept from the last run)" in text
 
 
 def test_run_refuses_a_network_without_a_deployment(tmp_path: Path) -> None:

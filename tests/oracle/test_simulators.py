@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from datetime import datetime
 from typing import Any
 
@@ -530,3 +531,34 @@ def test_consortium_oracle_simulators_serves_every_source() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# ------------------------------------------------------------------------------------------------ clock and state
+
+
+def test_a_saved_simulation_resumes_where_it_stopped(tmp_path: Path) -> None:
+    state = tmp_path / "simulation.pickle"
+    with SimulatorServer(seed=3, fleet_size=5, state_file=state) as first:
+        first.simulation.advance(3600)
+        vin = first.simulation.fleet.vehicles[0].vin
+        scenario(first.url, "telematics", scenario="crash", vin=vin)
+        expected = (first.simulation.now, {s: list(f.events) for s, f in first.simulation.feeds.items()})
+    assert state.exists()
+    with SimulatorServer(seed=3, fleet_size=5, state_file=state) as second:
+        assert (second.simulation.now, {s: f.events for s, f in second.simulation.feeds.items()}) == expected
+        second.simulation.advance(300)  # and it goes on from there
+        assert second.simulation.now > expected[0]
+    with SimulatorServer(seed=4, fleet_size=5, state_file=state) as other:  # another simulation starts anew
+        assert other.simulation.now < expected[0]
+
+
+def test_the_clock_runs_by_itself_at_the_given_speed() -> None:
+    with SimulatorServer(seed=3, fleet_size=3, speed=3600) as server:
+        started = server.simulation.now
+        before = len(server.simulation.feeds["telematics"].events)
+        time.sleep(2.5)
+        moved = (server.simulation.now - started).total_seconds()
+        assert 3600 <= moved <= 4 * 3600
+        assert len(server.simulation.feeds["telematics"].events) > before
+    with pytest.raises(Exception, match="speed"):
+        SimulatorServer(seed=3, fleet_size=3, speed=0)

@@ -51,7 +51,8 @@ TAMPER_SEVERITY = {
     "tbox_removed": Severity.CRITICAL,
     "firmware_modified": Severity.CRITICAL,
 }
-_CONDITION_AFTER_CRASH = {"minor": "fair", "moderate": "poor", "severe": "poor"}
+_CONDITION_AFTER_CRASH = {"minor": "good", "moderate": "fair", "severe": "poor"}
+"""A minor crash leaves the condition as it was; the valuation then follows the worse condition."""
 _CONDITION_RANK = {"excellent": 0, "good": 1, "fair": 2, "poor": 3}
 
 

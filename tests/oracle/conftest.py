@@ -124,3 +124,9 @@ def assert_all_on_chain(rig: OracleRig, *, verify_every: int = 1) -> dict[str, i
         if batch.status == BatchStatus.MISNUMBERED:
             assert registry.get_batch(batch.chain_batch_id).revoked_at > 0  # type: ignore[arg-type]
     return counts
+
+
+@pytest.fixture
+def rig_on(chain: LocalChain, w3: Web3, tmp_path: Path, db_url: str) -> Iterator[OracleRig]:
+    """The rig with its database on each SQL backend (SQLite, PostgreSQL)."""
+    yield from make_rig(chain, w3, tmp_path, db_url=db_url)

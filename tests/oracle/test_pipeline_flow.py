@@ -110,3 +110,48 @@ def test_geofence_exit_is_an_alert_with_evidence_and_a_case(rig: OracleRig) -> N
     assert '"severity":"HIGH"' in alerts[0].document
     assert '"box":[' in alerts[0].document
     assert_all_on_chain(rig, verify_every=25)
+
+
+def test_dmv_seizure_and_transfer_attempt_trigger_and_a_lien_release_closes_the_loan(rig: OracleRig) -> None:
+    rig.service.settle()
+    (seized, _), (transferred, _), (repaid, _) = _financed(rig)[:3]
+    rig.scenario("dmv", scenario="dmv_seizure", vin=seized.vin)
+    rig.scenario("dmv", scenario="transfer_attempt", vin=transferred.vin)
+    rig.scenario("dmv", scenario="lien_release", vin=repaid.vin)
+    rig.service.settle()
+    assert _case_of(rig, seized) == (CaseState.TRIGGERED, (Cause.DMV_SEIZURE,))
+    assert _case_of(rig, transferred) == (CaseState.TRIGGERED, (Cause.DMV_TRANSFER_ATTEMPT,))
+    loan = rig.suite.collateral.get_loan(repaid.chain_loan_id)  # type: ignore[arg-type]
+    assert loan.lien_status == LienStatus.RELEASED
+    assert rig.suite.collateral.active_loan_of(rig.oracle.subject(repaid.vin)) == 0
+    assert_all_on_chain(rig, verify_every=50)
+
+
+def test_a_minor_crash_puts_the_loan_on_watch_and_a_severe_one_triggers(rig: OracleRig) -> None:
+    rig.service.settle()
+    (minor, _), (severe, _) = _financed(rig)[:2]
+    rig.scenario("telematics", scenario="crash", vin=minor.vin, severity="minor")
+    rig.scenario("telematics", scenario="crash", vin=severe.vin, severity="severe")
+    rig.service.settle()
+    assert _case_of(rig, minor) == (CaseState.WATCH, (Cause.TELEMATICS_WATCH,))
+    state, causes = _case_of(rig, severe)
+    assert state == CaseState.TRIGGERED
+    # the crash is a breach, and the vehicle is now valued in poor condition (25% less): a value drop too
+    assert set(causes) >= {Cause.TELEMATICS_BREACH, Cause.VALUE_DROP}
+    with Session(rig.engine) as session:
+        condition = session.get(VehicleState, severe.vin).condition  # type: ignore[union-attr]
+    assert condition == "poor"
+
+
+def test_the_pipeline_on_each_database(rig_on: OracleRig) -> None:
+    rig = rig_on
+    rig.advance(1800)
+    rig.service.settle()
+    link, state = _financed(rig)[0]
+    rig.scenario("market", scenario="price_shock", region=state.region, percent=-12)
+    rig.scenario("telematics", scenario="malformed", kind="wrong_type", count=1)
+    rig.advance(300)
+    rig.service.settle()
+    assert _case_of(rig, link)[0] == CaseState.TRIGGERED
+    assert rig.oracle.status()["quarantined"] == {"malformed": 1}
+    assert_all_on_chain(rig, verify_every=25)

@@ -347,6 +347,9 @@ class LoanTerms(ChainModel):
 
 
 class Loan(ChainModel):
+    """A loan (``ICollateralManager.Loan``); ``last_value`` is the latest published median (the baseline until
+    ``last_valued_at``, 0 until then, says one was published)."""
+
     subject: str
     principal: int
     outstanding: int
@@ -356,6 +359,7 @@ class Loan(ChainModel):
     lien_status: LienStatus
     registered_at: int
     days_overdue: int
+    last_valued_at: int
     terms: LoanTerms
     case_id: int
 

@@ -137,7 +137,7 @@ def test_abi_to_python_names_struct_components_recursively() -> None:
     get_loan = contract_spec("CollateralManager").functions["getLoan"]
     address = "0x" + "ab" * 20
     raw_terms = (90, 30, 8000, 0, 3 * DAY, 2 * DAY)
-    raw = (bytes(SUBJECT), 10, 9, 20, 19, 5, 2, 1_700_000_000, 0, raw_terms, 7)
+    raw = (bytes(SUBJECT), 10, 9, 20, 19, 5, 2, 1_700_000_000, 0, 1_700_000_100, raw_terms, 7)
     value = abi_to_python(get_loan.outputs[0], raw)
     assert value["terms"] == {
         "maxOverdueDays": 90,
@@ -151,6 +151,7 @@ def test_abi_to_python_names_struct_components_recursively() -> None:
     assert loan.subject == "0x" + bytes(SUBJECT).hex()
     assert loan.lien_status is LienStatus.ACTIVE
     assert loan.terms.max_ltv_bps == 8000
+    assert loan.last_valued_at == 1_700_000_100
     assert loan.case_id == 7
 
     get_member = contract_spec("Membership").functions["getMember"]

@@ -347,6 +347,9 @@ class LoanTerms(ChainModel):
 
 
 class Loan(ChainModel):
+    """A loan (``ICollateralManager.Loan``); ``last_value`` is the latest published median (the baseline until
+    ``last_valued_at``, 0 until then, says one was published)."""
+
     subject: str
     principal: int
     outstanding: int
@@ -356,6 +359,7 @@ class Loan(ChainModel):
     lien_status: LienStatus
     registered_at: int
     days_overdue: int
+    last_valued_at: int
     terms: LoanTerms
     case_id: int
 
@@ -386,6 +390,23 @@ class Parameters(ChainModel):
     min_cure_period: int
     min_step_deadline: int
     risk_reporter_roles: int
+
+
+class ValuationPolicy(ChainModel):
+    """How valuations are aggregated (``ICollateralManager.ValuationPolicy``); also ``encode_set_valuation_policy``'s.
+
+    ``quorum`` fresh observations (one per price oracle member, at most ``maxAge`` seconds old) publish their median.
+    """
+
+    quorum: int
+    max_age: int
+
+
+class Valuation(ChainModel):
+    """A subject's published (median) value and when it was published, as ``valuationOf`` returns them."""
+
+    value: int
+    updated_at: int
 
 
 class EventLog(BaseModel):
@@ -1118,6 +1139,18 @@ class CollateralClient(ContractClient):
     def parameters(self) -> Parameters:
         return Parameters.model_validate(self.call("parameters"))
 
+    def valuation_policy(self) -> ValuationPolicy:
+        return ValuationPolicy.model_validate(self.call("valuationPolicy"))
+
+    def max_valuation_reporters(self) -> int:
+        """The most price oracle members a loan's valuation remembers, and the highest quorum."""
+        return int(self.call("MAX_VALUATION_REPORTERS"))
+
+    def valuation_of(self, subject: Bytes32) -> Valuation:
+        """The subject's latest published median value; raises ``CollateralStaleValuation`` when none was published
+        or it is older than the policy's ``max_age``, and ``CollateralNoActiveLoan`` without a loan."""
+        return Valuation.model_validate(self.call("valuationOf", subject))
+
     def get_loan(self, loan_id: int) -> Loan:
         """A loan (raises ``CollateralUnknownLoan`` for an unknown id)."""
         return Loan.model_validate(self.call("getLoan", loan_id))
@@ -1268,6 +1301,9 @@ class CollateralClient(ContractClient):
     def encode_set_parameters(self, *, new_parameters: Parameters) -> bytes:
         return self.calldata("setParameters", new_parameters)
 
+    def encode_set_valuation_policy(self, *, new_policy: ValuationPolicy) -> bytes:
+        return self.calldata("setValuationPolicy", new_policy)
+
     def encode_resolve_freeze(self, *, case_id: int, restore: bool, evidence_digest: Bytes32) -> bytes:
         return self.calldata("resolveFreeze", case_id, restore, evidence_digest)
 
@@ -1329,6 +1365,8 @@ __all__ = [
     "Severity",
     "Suite",
     "UnexpectedResultError",
+    "Valuation",
+    "ValuationPolicy",
     "abi_from_python",
     "abi_to_python",
     "causes_of",

@@ -98,7 +98,7 @@ _CATEGORIES: tuple[tuple[re.Pattern[str], type[ContractRevert]], ...] = (
     (
         re.compile(
             r"Unexpected\w*(State|Status)|Already|Exists|Duplicate|InProgress|CurePeriodRunning|DeadlineNotPassed"
-            r"|NotEscalated|LastGovernor|LastAccount|KindInactive"
+            r"|NotEscalated|LastGovernor|LastAccount|KindInactive|StaleValuation"
         ),
         UnexpectedStateRevert,
     ),

@@ -357,7 +357,7 @@ class LoanView(SQLModel, table=True):
     principal: str
     outstanding: str
     baseline_value: str
-    last_value: str | None = None
+    last_value: str | None = None  # the latest published (median) valuation
     days_overdue: int = 0
     lien_status: str = Field(default="pending", max_length=16)
     case_id: int | None = None
@@ -438,7 +438,8 @@ def _repayment(session: Session, event: ChainEvent) -> None:
     session.add(loan)
 
 
-def _valuation(session: Session, event: ChainEvent) -> None:
+def _valuation_aggregated(session: Session, event: ChainEvent) -> None:
+    """The loan's value is the published median; a single report (``ValuationReported``) below the quorum is not."""
     loan = _loan(session, event)
     loan.last_value = str(event.values["value"])
     session.add(loan)
@@ -506,7 +507,7 @@ def collateral_projection() -> HandlerProjection:
             (manager, "LoanRegistered"): _loan_registered,
             (manager, "LienStatusChanged"): _lien_changed,
             (manager, "RepaymentReported"): _repayment,
-            (manager, "ValuationReported"): _valuation,
+            (manager, "ValuationAggregated"): _valuation_aggregated,
             (manager, "CaseOpened"): _case_opened,
             (manager, "CaseStateChanged"): _case_state,
             (manager, "AgencyAssigned"): _agency_assigned,

@@ -14,10 +14,24 @@ import {Roles} from "./libraries/Roles.sol";
 /// `CaseStateChanged`; no report or step moves a case more than once per transaction.
 ///
 /// Storage: a loan takes six slots (subject; principal and outstanding; baseline and last value; bank, lien
-/// status, registration time and days overdue; terms; case id), five written at registration. A case takes three
-/// (loan id; state, frozen state, escalation flag, causes, agency, times; appraisal and sale price).
+/// status, registration time, days overdue and last valuation time; terms; case id), five written at registration.
+/// A case takes three (loan id; state, frozen state, escalation flag, causes, agency, times; appraisal and sale
+/// price). A loan's valuation observations take one slot each, up to `MAX_VALUATION_REPORTERS`, filled in order.
 contract CollateralManager is ICollateralManager {
+    // ---------------------------------------------------------------- types
+
+    /// @dev One price oracle member's latest valuation of a loan's vehicle, in one slot (64 + 128 + 40 bits).
+    /// `reporterMemberId` 0 marks a free slot (member ids start at 1).
+    struct Observation {
+        uint64 reporterMemberId;
+        uint128 value;
+        uint40 reportedAt;
+    }
+
     // ---------------------------------------------------------------- storage
+
+    /// @inheritdoc ICollateralManager
+    uint8 public constant MAX_VALUATION_REPORTERS = 15;
 
     uint256 private constant _BPS = 10_000;
     uint16 private constant _MAX_SCORE = 10_000;
@@ -27,6 +41,9 @@ contract CollateralManager is ICollateralManager {
     uint16 private constant _DEFAULT_RISK_WATCH_SCORE = 4000;
     uint32 private constant _DEFAULT_MIN_CURE_PERIOD = 3 days;
     uint32 private constant _DEFAULT_MIN_STEP_DEADLINE = 1 days;
+    /// @dev Initial valuation policy; governance changes it with `setValuationPolicy`.
+    uint8 private constant _DEFAULT_VALUATION_QUORUM = 1;
+    uint32 private constant _DEFAULT_VALUATION_MAX_AGE = 7 days;
 
     // forge-lint: disable-start(incorrect-shift)
     /// @dev Causes that put a case in `Triggered`; every other cause is a warning (`Watch`).
@@ -55,18 +72,21 @@ contract CollateralManager is ICollateralManager {
     IMembership private immutable _membership;
 
     Parameters private _parameters;
+    ValuationPolicy private _valuationPolicy;
     uint256 private _loanCount;
     uint256 private _caseCount;
 
     mapping(uint256 loanId => Loan) private _loans;
     mapping(bytes32 subject => uint256 loanId) private _activeLoanOf;
     mapping(uint256 caseId => Case) private _cases;
+    mapping(uint256 loanId => Observation[MAX_VALUATION_REPORTERS]) private _observations;
 
     // ---------------------------------------------------------------- constructor
 
     /// @param membership_ The Membership contract: who may act, and the governance of this contract.
     /// @dev Starts with a default value-move threshold of 800 bps, a risk watch score of 4 000, a minimum cure
-    /// period of 3 days, a minimum step deadline of 1 day, and nobody allowed to report risk warnings.
+    /// period of 3 days, a minimum step deadline of 1 day, nobody allowed to report risk warnings, and a valuation
+    /// quorum of 1 with a maximum age of 7 days (every report is its own median).
     constructor(IMembership membership_) {
         if (address(membership_) == address(0)) revert CollateralInvalidMembership();
         _membership = membership_;
@@ -79,6 +99,7 @@ contract CollateralManager is ICollateralManager {
                 riskReporterRoles: 0
             })
         );
+        _setValuationPolicy(ValuationPolicy({quorum: _DEFAULT_VALUATION_QUORUM, maxAge: _DEFAULT_VALUATION_MAX_AGE}));
     }
 
     // ---------------------------------------------------------------- external: governance
@@ -87,6 +108,12 @@ contract CollateralManager is ICollateralManager {
     function setParameters(Parameters calldata parameters_) external {
         _onlyGovernance();
         _setParameters(parameters_);
+    }
+
+    /// @inheritdoc ICollateralManager
+    function setValuationPolicy(ValuationPolicy calldata newPolicy) external {
+        _onlyGovernance();
+        _setValuationPolicy(newPolicy);
     }
 
     /// @inheritdoc ICollateralManager
@@ -185,21 +212,18 @@ contract CollateralManager is ICollateralManager {
         _requireEvidence(evidenceDigest);
         (uint256 loanId, Loan storage loan) = _activeLoan(subject);
 
-        loan.lastValue = value;
+        ValuationPolicy memory policy = _valuationPolicy;
+        (uint256[] memory fresh, uint256 count) = _recordObservation(loanId, reporter, value, policy.maxAge);
         emit ValuationReported(loanId, subject, reporter, value, evidenceDigest);
+        if (count < policy.quorum) return;
 
-        LoanTerms memory terms = loan.terms;
-        uint256 baseline = loan.baselineValue;
-        uint256 threshold = baseline * _valueMoveBps(terms.valueMoveBps);
-        uint16 causes = 0;
-        if (value < baseline) {
-            if ((baseline - value) * _BPS > threshold) causes = _bit(Cause.ValueDrop);
-        } else if ((value - baseline) * _BPS > threshold) {
-            causes = _bit(Cause.ValueRise);
-        }
-        if (_ltvExceeded(loan.outstanding, value, terms.maxLtvBps)) causes |= _bit(Cause.LoanToValue);
-
-        if (causes != 0) _applyRules(loanId, loan, causes, evidenceDigest);
+        uint128 median = _median(fresh, count);
+        loan.lastValue = median;
+        loan.lastValuedAt = uint40(block.timestamp);
+        // `count` <= MAX_VALUATION_REPORTERS (15): the cast cannot truncate.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        emit ValuationAggregated(loanId, subject, median, uint8(count), evidenceDigest);
+        _applyValuationRules(loanId, loan, median, evidenceDigest);
     }
 
     /// @inheritdoc ICollateralManager
@@ -367,6 +391,25 @@ contract CollateralManager is ICollateralManager {
     }
 
     /// @inheritdoc ICollateralManager
+    function valuationPolicy() external view returns (ValuationPolicy memory) {
+        return _valuationPolicy;
+    }
+
+    /// @inheritdoc ICollateralManager
+    function valuationOf(bytes32 subject) external view returns (uint128 value, uint40 updatedAt) {
+        uint256 loanId = _activeLoanOf[subject];
+        if (loanId == 0) revert CollateralNoActiveLoan(subject);
+        Loan storage loan = _loans[loanId];
+        updatedAt = loan.lastValuedAt;
+        // Ages are days long: a validator's few seconds of clock skew cannot matter.
+        // forge-lint: disable-next-line(block-timestamp)
+        if (updatedAt == 0 || block.timestamp > uint256(updatedAt) + _valuationPolicy.maxAge) {
+            revert CollateralStaleValuation(subject, updatedAt);
+        }
+        value = loan.lastValue;
+    }
+
+    /// @inheritdoc ICollateralManager
     function getLoan(uint256 loanId) external view returns (Loan memory) {
         return _existingLoan(loanId);
     }
@@ -399,6 +442,86 @@ contract CollateralManager is ICollateralManager {
     /// @inheritdoc ICollateralManager
     function caseCount() external view returns (uint256) {
         return _caseCount;
+    }
+
+    // ---------------------------------------------------------------- internal: valuations
+
+    /// @dev Stores `reporter`'s observation for the loan: in its own slot when it has one (replacing its older
+    /// report), else in the first free slot, else (all `MAX_VALUATION_REPORTERS` slots held by other members) in place
+    /// of the stalest one. Returns the values of the loan's fresh observations, this one included, in
+    /// `values[0 .. count)`. Slots fill in order and are never emptied, so the first free slot ends the scan.
+    function _recordObservation(uint256 loanId, uint64 reporter, uint128 value, uint32 maxAge)
+        private
+        returns (uint256[] memory values, uint256 count)
+    {
+        Observation[MAX_VALUATION_REPORTERS] storage observations = _observations[loanId];
+        values = new uint256[](MAX_VALUATION_REPORTERS);
+        uint256 slot = MAX_VALUATION_REPORTERS; // where this report goes: none found yet
+        uint256 stalest = 0; // the oldest other member's slot, and its place in `values` if it is fresh
+        uint256 stalestAt = type(uint256).max;
+        uint256 stalestValueIndex = type(uint256).max;
+        uint256 i = 0;
+        for (; i < MAX_VALUATION_REPORTERS; ++i) {
+            Observation memory o = observations[i];
+            if (o.reporterMemberId == 0) break;
+            if (o.reporterMemberId == reporter) {
+                slot = i;
+                continue;
+            }
+            // forge-lint: disable-next-line(block-timestamp)
+            bool fresh = uint256(o.reportedAt) + maxAge >= block.timestamp;
+            if (o.reportedAt < stalestAt) {
+                (stalest, stalestAt) = (i, o.reportedAt);
+                stalestValueIndex = fresh ? count : type(uint256).max;
+            }
+            if (fresh) values[count++] = o.value;
+        }
+        if (slot == MAX_VALUATION_REPORTERS) {
+            if (i < MAX_VALUATION_REPORTERS) {
+                slot = i;
+            } else {
+                slot = stalest;
+                // The replaced observation no longer counts: move the last fresh value into its place.
+                if (stalestValueIndex != type(uint256).max) values[stalestValueIndex] = values[--count];
+            }
+        }
+        observations[slot] =
+            Observation({reporterMemberId: reporter, value: value, reportedAt: uint40(block.timestamp)});
+        values[count++] = value;
+    }
+
+    /// @dev The median of `values[0 .. count)` (count >= 1), sorting them in place (insertion sort: at most 15). With
+    /// an even count, the mean of the two middle values rounded down (their sum fits: each is a uint128).
+    function _median(uint256[] memory values, uint256 count) private pure returns (uint128) {
+        for (uint256 i = 1; i < count; ++i) {
+            uint256 v = values[i];
+            uint256 j = i;
+            for (; j > 0 && values[j - 1] > v; --j) {
+                values[j] = values[j - 1];
+            }
+            values[j] = v;
+        }
+        uint256 mid = count / 2;
+        uint256 median = count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+        // Every value is a uint128, and so is any mean of two of them.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint128(median);
+    }
+
+    /// @dev The value-move and loan-to-value rules, judged on a published (aggregated) value.
+    function _applyValuationRules(uint256 loanId, Loan storage loan, uint128 value, bytes32 evidenceDigest) private {
+        LoanTerms memory terms = loan.terms;
+        uint256 baseline = loan.baselineValue;
+        uint256 threshold = baseline * _valueMoveBps(terms.valueMoveBps);
+        uint16 causes = 0;
+        if (value < baseline) {
+            if ((baseline - value) * _BPS > threshold) causes = _bit(Cause.ValueDrop);
+        } else if ((value - baseline) * _BPS > threshold) {
+            causes = _bit(Cause.ValueRise);
+        }
+        if (_ltvExceeded(loan.outstanding, value, terms.maxLtvBps)) causes |= _bit(Cause.LoanToValue);
+
+        if (causes != 0) _applyRules(loanId, loan, causes, evidenceDigest);
     }
 
     // ---------------------------------------------------------------- internal: rules and cases
@@ -517,6 +640,14 @@ contract CollateralManager is ICollateralManager {
         ) revert CollateralInvalidParameters(parameters_);
         _parameters = parameters_;
         emit ParametersChanged(parameters_);
+    }
+
+    function _setValuationPolicy(ValuationPolicy memory policy) private {
+        if (policy.quorum == 0 || policy.quorum > MAX_VALUATION_REPORTERS || policy.maxAge == 0) {
+            revert CollateralInvalidValuationPolicy(policy);
+        }
+        _valuationPolicy = policy;
+        emit ValuationPolicyChanged(policy);
     }
 
     // ---------------------------------------------------------------- internal: checks

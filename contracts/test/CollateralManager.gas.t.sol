@@ -8,15 +8,20 @@ import {ICollateralManager} from "../src/interfaces/ICollateralManager.sol";
 /// transaction); results go to `snapshots/CollateralManager.json`. Figures exclude the 21 000 base cost and calldata.
 contract CollateralManagerGasTest is CollateralTestBase {
     bytes32 internal constant THIRD_SUBJECT = keccak256("subject:vehicle-3");
+    bytes32 internal constant VALUED_SUBJECT = keccak256("subject:vehicle-valued");
 
     uint256 internal activeLoan;
     uint256 internal pendingLoan;
     uint256 internal orderedCase;
+    uint256 internal valuedLoan;
 
     function setUp() public override {
         super.setUp();
         activeLoan = _registerActive(SUBJECT);
         pendingLoan = _register(OTHER_SUBJECT);
+        valuedLoan = _registerActive(VALUED_SUBJECT);
+        _value(VALUED_SUBJECT, 990_000);
+        vm.warp(block.timestamp + 1 days);
     }
 
     function test_gas_registerLoan() public {
@@ -59,5 +64,48 @@ contract CollateralManagerGasTest is CollateralTestBase {
         manager.reportValuation(SUBJECT, 910_000, EVIDENCE);
         vm.snapshotGasLastCall("CollateralManager", "reportValuation (trigger, opens a case)");
         assertEq(uint8(_stateOf(_caseOf(activeLoan))), uint8(ICollateralManager.CaseState.Triggered));
+    }
+
+    function test_gas_reportValuation_replacesOwnObservation() public {
+        vm.prank(priceOracle);
+        manager.reportValuation(VALUED_SUBJECT, 980_000, EVIDENCE);
+        vm.snapshotGasLastCall("CollateralManager", "reportValuation (a reporter's next report, no trigger)");
+        assertEq(manager.getLoan(valuedLoan).lastValue, 980_000);
+    }
+
+    function test_gas_valuationOf() public {
+        manager.valuationOf(VALUED_SUBJECT);
+        vm.snapshotGasLastCall("CollateralManager", "valuationOf");
+    }
+}
+
+/// @notice The same with a quorum of 3: on SUBJECT's loan two price oracles have reported in `setUp`, on
+/// OTHER_SUBJECT's one.
+contract CollateralManagerQuorumGasTest is CollateralTestBase {
+    uint256 internal activeLoan;
+    uint256 internal otherLoan;
+
+    function setUp() public override {
+        super.setUp();
+        _setValuationPolicy(3, 1 days);
+        activeLoan = _registerActive(SUBJECT);
+        _valueBy(priceOracle, SUBJECT, 990_000);
+        _valueBy(otherPriceOracle, SUBJECT, 1_010_000);
+        otherLoan = _registerActive(OTHER_SUBJECT);
+        _valueBy(priceOracle, OTHER_SUBJECT, 990_000);
+    }
+
+    function test_gas_reportValuation_belowQuorum() public {
+        vm.prank(otherPriceOracle);
+        manager.reportValuation(OTHER_SUBJECT, 1_000_000, EVIDENCE);
+        vm.snapshotGasLastCall("CollateralManager", "reportValuation (quorum 3, second reporter, records only)");
+        assertEq(manager.getLoan(otherLoan).lastValuedAt, 0);
+    }
+
+    function test_gas_reportValuation_reachesQuorum() public {
+        vm.prank(thirdPriceOracle);
+        manager.reportValuation(SUBJECT, 1_000_000, EVIDENCE);
+        vm.snapshotGasLastCall("CollateralManager", "reportValuation (quorum 3, third reporter, publishes the median)");
+        assertEq(manager.getLoan(activeLoan).lastValue, 1_000_000);
     }
 }

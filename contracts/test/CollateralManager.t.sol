@@ -6,6 +6,7 @@ import {CollateralManager} from "../src/CollateralManager.sol";
 import {ICollateralManager} from "../src/interfaces/ICollateralManager.sol";
 import {IMembership} from "../src/interfaces/IMembership.sol";
 import {Roles} from "../src/libraries/Roles.sol";
+import {Vm} from "forge-std/Vm.sol";
 
 contract CollateralManagerTest is CollateralTestBase {
     // ================================================================ constructor and parameters
@@ -23,12 +24,18 @@ contract CollateralManagerTest is CollateralTestBase {
             minStepDeadline: 1 days,
             riskReporterRoles: 0
         });
+        ICollateralManager.ValuationPolicy memory policy =
+            ICollateralManager.ValuationPolicy({quorum: 1, maxAge: 7 days});
         vm.expectEmit();
         emit ICollateralManager.ParametersChanged(expected);
+        vm.expectEmit();
+        emit ICollateralManager.ValuationPolicyChanged(policy);
         CollateralManager fresh = new CollateralManager(membership);
 
         assertEq(fresh.membership(), address(membership));
         assertEq(abi.encode(fresh.parameters()), abi.encode(expected));
+        assertEq(abi.encode(fresh.valuationPolicy()), abi.encode(policy));
+        assertEq(fresh.MAX_VALUATION_REPORTERS(), 15);
         assertEq(fresh.loanCount(), 0);
         assertEq(fresh.caseCount(), 0);
     }
@@ -134,6 +141,57 @@ contract CollateralManagerTest is CollateralTestBase {
         vm.expectRevert(abi.encodeWithSelector(ICollateralManager.CollateralInvalidTerms.selector, _terms()));
         vm.prank(bank);
         manager.registerLoan(OTHER_SUBJECT, PRINCIPAL, OUTSTANDING, BASELINE, _terms(), EVIDENCE);
+    }
+
+    // ================================================================ setValuationPolicy
+
+    function test_setValuationPolicy_byGovernance_updatesAndEmits() public {
+        ICollateralManager.ValuationPolicy memory policy =
+            ICollateralManager.ValuationPolicy({quorum: 3, maxAge: 2 days});
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationPolicyChanged(policy);
+        vm.prank(address(membership));
+        manager.setValuationPolicy(policy);
+        assertEq(abi.encode(manager.valuationPolicy()), abi.encode(policy));
+    }
+
+    function test_setValuationPolicy_throughProposalAndVote() public {
+        ICollateralManager.ValuationPolicy memory policy =
+            ICollateralManager.ValuationPolicy({quorum: 2, maxAge: 1 days});
+        address[] memory targets = new address[](1);
+        targets[0] = address(manager);
+        bytes[] memory calldatas = new bytes[](1);
+        calldatas[0] = abi.encodeCall(ICollateralManager.setValuationPolicy, (policy));
+
+        _passProposal(targets, calldatas);
+
+        assertEq(abi.encode(manager.valuationPolicy()), abi.encode(policy));
+    }
+
+    function test_setValuationPolicy_revertsForNonGovernance() public {
+        _assertOnlyGovernance(abi.encodeCall(ICollateralManager.setValuationPolicy, (manager.valuationPolicy())));
+    }
+
+    function test_setValuationPolicy_revertsOnInvalidPolicy() public {
+        ICollateralManager.ValuationPolicy[] memory bad = new ICollateralManager.ValuationPolicy[](3);
+        bad[0] = ICollateralManager.ValuationPolicy({quorum: 0, maxAge: 1 days});
+        bad[1] = ICollateralManager.ValuationPolicy({quorum: 16, maxAge: 1 days});
+        bad[2] = ICollateralManager.ValuationPolicy({quorum: 1, maxAge: 0});
+        for (uint256 i = 0; i < bad.length; ++i) {
+            vm.expectRevert(
+                abi.encodeWithSelector(ICollateralManager.CollateralInvalidValuationPolicy.selector, bad[i])
+            );
+            vm.prank(address(membership));
+            manager.setValuationPolicy(bad[i]);
+        }
+    }
+
+    function test_setValuationPolicy_acceptsBounds() public {
+        _setValuationPolicy(15, 1);
+        assertEq(manager.valuationPolicy().quorum, 15);
+        assertEq(manager.valuationPolicy().maxAge, 1);
+        _setValuationPolicy(1, type(uint32).max);
+        assertEq(manager.valuationPolicy().maxAge, type(uint32).max);
     }
 
     // ================================================================ registerLoan
@@ -907,6 +965,299 @@ contract CollateralManagerTest is CollateralTestBase {
         );
         vm.prank(priceOracle);
         manager.reportValuation(SUBJECT, 900_000, EVIDENCE);
+    }
+
+    // ================================================================ valuation aggregation
+
+    /// The default policy (quorum 1): every report is its own median and is published at once.
+    function test_reportValuation_defaultQuorumPublishesEveryReport() public {
+        uint256 loanId = _registerActive(SUBJECT);
+        bytes32 evidence = keccak256("appraisal");
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationReported(loanId, SUBJECT, priceOracleId, 950_000, evidence);
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationAggregated(loanId, SUBJECT, 950_000, 1, evidence);
+        vm.prank(priceOracle);
+        manager.reportValuation(SUBJECT, 950_000, evidence);
+
+        ICollateralManager.Loan memory loan = manager.getLoan(loanId);
+        assertEq(loan.lastValue, 950_000);
+        assertEq(loan.lastValuedAt, START);
+        (uint128 value, uint40 updatedAt) = manager.valuationOf(SUBJECT);
+        assertEq(value, 950_000);
+        assertEq(updatedAt, START);
+    }
+
+    /// Below the quorum a report is recorded (and emitted) only: no median, no rule, the value stays.
+    function test_reportValuation_belowQuorumRecordsOnly() public {
+        uint256 loanId = _registerActive(SUBJECT);
+        _setValuationPolicy(3, 1 days);
+        vm.recordLogs();
+        _valueBy(priceOracle, SUBJECT, 500_000); // a 50% drop
+        _valueBy(otherPriceOracle, SUBJECT, 500_000);
+        (uint256 reports, uint256 aggregations) = _valuationLogs();
+        assertEq(reports, 2);
+        assertEq(aggregations, 0);
+
+        ICollateralManager.Loan memory loan = manager.getLoan(loanId);
+        assertEq(loan.caseId, 0);
+        assertEq(loan.lastValue, BASELINE);
+        assertEq(loan.lastValuedAt, 0);
+        assertEq(manager.caseCount(), 0);
+    }
+
+    function test_reportValuation_medianOfAnOddCount() public {
+        uint256 loanId = _registerActive(SUBJECT);
+        _setValuationPolicy(3, 1 days);
+        _valueBy(priceOracle, SUBJECT, 900_000);
+        _valueBy(otherPriceOracle, SUBJECT, 1_010_000);
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationAggregated(loanId, SUBJECT, 950_000, 3, EVIDENCE);
+        _valueBy(thirdPriceOracle, SUBJECT, 950_000);
+        assertEq(manager.getLoan(loanId).lastValue, 950_000);
+        assertEq(_caseOf(loanId), 0);
+    }
+
+    /// With an even count the median is the mean of the two middle values, rounded down.
+    function test_reportValuation_medianOfAnEvenCountIsTheMeanRoundedDown() public {
+        uint256 loanId = _registerActive(SUBJECT);
+        _setValuationPolicy(2, 1 days);
+        _valueBy(priceOracle, SUBJECT, 1_000_001);
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationAggregated(loanId, SUBJECT, 1_000_000, 2, EVIDENCE);
+        _valueBy(otherPriceOracle, SUBJECT, 1_000_000); // mean 1 000 000.5
+        assertEq(manager.getLoan(loanId).lastValue, 1_000_000);
+
+        // Four reporters: the two middle values of 930 000, 960 000, 970 000, 1 000 001.
+        address fourth = _priceOracles(4)[3];
+        _valueBy(thirdPriceOracle, SUBJECT, 930_000);
+        _valueBy(otherPriceOracle, SUBJECT, 970_000);
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationAggregated(loanId, SUBJECT, 965_000, 4, EVIDENCE);
+        _valueBy(fourth, SUBJECT, 960_000);
+    }
+
+    /// An observation older than maxAge is not counted; one exactly maxAge old still is.
+    function test_reportValuation_staleObservationIsNotCounted() public {
+        uint256 loanId = _registerActive(SUBJECT);
+        _setValuationPolicy(2, 1 days);
+        _valueBy(priceOracle, SUBJECT, 900_000);
+        vm.warp(START + 1 days + 1);
+        vm.recordLogs();
+        _valueBy(otherPriceOracle, SUBJECT, 900_000);
+        assertEq(_aggregations(), 0, "a stale observation made the quorum");
+        assertEq(manager.getLoan(loanId).lastValuedAt, 0);
+
+        // At exactly maxAge the other's observation is still fresh.
+        vm.warp(START + 2 days + 1);
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationAggregated(loanId, SUBJECT, 905_000, 2, EVIDENCE);
+        _valueBy(priceOracle, SUBJECT, 910_000);
+        assertEq(manager.getLoan(loanId).lastValuedAt, START + 2 days + 1);
+    }
+
+    /// A member's second report replaces its first: it is counted once, with its latest value.
+    function test_reportValuation_secondReportReplacesTheFirst() public {
+        uint256 loanId = _registerActive(SUBJECT);
+        _setValuationPolicy(2, 1 days);
+        vm.recordLogs();
+        _valueBy(priceOracle, SUBJECT, 500_000);
+        _valueBy(priceOracle, SUBJECT, 990_000);
+        assertEq(_aggregations(), 0, "one member made the quorum alone");
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationAggregated(loanId, SUBJECT, 995_000, 2, EVIDENCE);
+        _valueBy(otherPriceOracle, SUBJECT, 1_000_000);
+        assertEq(_caseOf(loanId), 0);
+    }
+
+    /// Two accounts of one member are one reporter.
+    function test_reportValuation_accountsOfOneMemberAreOneReporter() public {
+        _registerActive(SUBJECT);
+        _setValuationPolicy(2, 1 days);
+        address second = makeAddr("priceOracle-2");
+        vm.prank(address(membership));
+        membership.addAccount(priceOracleId, second);
+        vm.recordLogs();
+        _valueBy(priceOracle, SUBJECT, 900_000);
+        _valueBy(second, SUBJECT, 900_000);
+        assertEq(_aggregations(), 0);
+    }
+
+    /// The point of the median: with a quorum of 3, one outlier cannot open a case; a drop beyond 8% does once
+    /// the median crosses it.
+    function test_reportValuation_oneOutlierCannotTriggerAlone() public {
+        uint256 loanId = _registerActive(SUBJECT);
+        _setValuationPolicy(3, 1 days);
+        _valueBy(priceOracle, SUBJECT, 1_000_000);
+        _valueBy(otherPriceOracle, SUBJECT, 990_000);
+        _valueBy(thirdPriceOracle, SUBJECT, 500_000); // the outlier: -50%
+        assertEq(manager.getLoan(loanId).lastValue, 990_000);
+        assertEq(_caseOf(loanId), 0, "one outlier opened a case");
+
+        _valueBy(otherPriceOracle, SUBJECT, 920_000); // median exactly -8%: not beyond
+        assertEq(manager.getLoan(loanId).lastValue, 920_000);
+        assertEq(_caseOf(loanId), 0);
+
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.RulesFired(loanId, 1, _bit(ICollateralManager.Cause.ValueDrop));
+        _valueBy(otherPriceOracle, SUBJECT, 910_000); // median -9%
+        uint256 caseId = _caseOf(loanId);
+        assertEq(uint8(_stateOf(caseId)), uint8(ICollateralManager.CaseState.Triggered));
+        assertEq(manager.getCase(caseId).causes, _bit(ICollateralManager.Cause.ValueDrop));
+    }
+
+    /// The loan-to-value rule is judged on the median too.
+    function test_reportValuation_loanToValueJudgedOnTheMedian() public {
+        uint256 loanId = _registerWith(SUBJECT, 780_000, BASELINE, _terms());
+        _setValuationPolicy(3, 1 days);
+        _valueBy(priceOracle, SUBJECT, 975_000);
+        _valueBy(otherPriceOracle, SUBJECT, 900_000); // alone, 780 000 / 900 000 = 86.7%
+        _valueBy(thirdPriceOracle, SUBJECT, 990_000);
+        assertEq(_caseOf(loanId), 0); // median 975 000: exactly 80%
+        _valueBy(priceOracle, SUBJECT, 974_999);
+        assertEq(manager.getCase(_caseOf(loanId)).causes, _bit(ICollateralManager.Cause.LoanToValue));
+    }
+
+    /// A sixteenth member takes the place of the stalest observation; the loan never remembers more than 15.
+    function test_reportValuation_beyondMaxReportersReplacesTheStalest() public {
+        uint256 loanId = _registerActive(SUBJECT);
+        _setValuationPolicy(15, 30 days);
+        address[] memory oracles = _priceOracles(16);
+        vm.recordLogs();
+        for (uint128 i = 0; i < 14; ++i) {
+            vm.warp(START + i);
+            _valueBy(oracles[i], SUBJECT, 1_000_000 + i);
+        }
+        assertEq(_aggregations(), 0);
+        vm.warp(START + 14);
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationAggregated(loanId, SUBJECT, 1_000_007, 15, EVIDENCE);
+        _valueBy(oracles[14], SUBJECT, 1_000_014); // values 1 000 000 .. 1 000 014
+        // The sixteenth replaces oracle 0 (the stalest, 1 000 000): values 1 000 001 .. 1 000 015.
+        vm.warp(START + 15);
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationAggregated(loanId, SUBJECT, 1_000_008, 15, EVIDENCE);
+        _valueBy(oracles[15], SUBJECT, 1_000_015);
+        // Oracle 0 comes back and replaces oracle 1 (now the stalest, 1 000 001): 1 000 002 .. 1 000 015 and 0.
+        vm.warp(START + 16);
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationAggregated(loanId, SUBJECT, 1_000_008, 15, EVIDENCE);
+        _valueBy(oracles[0], SUBJECT, 0);
+    }
+
+    /// Full, and the stalest observation is stale too: it is the one replaced, and it was not counted anyway.
+    function test_reportValuation_beyondMaxReportersReplacesAStaleObservation() public {
+        uint256 loanId = _registerActive(SUBJECT);
+        _setValuationPolicy(14, 1 days);
+        address[] memory oracles = _priceOracles(16);
+        _valueBy(oracles[0], SUBJECT, 1);
+        vm.warp(START + 2 days);
+        for (uint256 i = 1; i < 15; ++i) {
+            _valueBy(oracles[i], SUBJECT, 1_000_000);
+        }
+        assertEq(manager.getLoan(loanId).lastValue, 1_000_000);
+        vm.expectEmit(address(manager));
+        emit ICollateralManager.ValuationAggregated(loanId, SUBJECT, 1_000_000, 15, EVIDENCE);
+        _valueBy(oracles[15], SUBJECT, 1_000_000);
+    }
+
+    /// A new loan on the same subject starts without observations or a published value.
+    function test_reportValuation_newLoanStartsWithoutObservations() public {
+        _registerActive(SUBJECT);
+        _setValuationPolicy(2, 1 days);
+        _valueBy(priceOracle, SUBJECT, 990_000);
+        _valueBy(otherPriceOracle, SUBJECT, 990_000);
+        vm.prank(dmv);
+        manager.reportDmvEvent(SUBJECT, ICollateralManager.DmvEventKind.LienReleased, EVIDENCE);
+
+        uint256 next = _registerActive(SUBJECT);
+        vm.expectRevert(abi.encodeWithSelector(ICollateralManager.CollateralStaleValuation.selector, SUBJECT, 0));
+        manager.valuationOf(SUBJECT);
+        vm.recordLogs();
+        _valueBy(priceOracle, SUBJECT, 990_000);
+        assertEq(_aggregations(), 0, "the old loan's observation counted");
+        assertEq(manager.getLoan(next).lastValuedAt, 0);
+    }
+
+    // ================================================================ valuationOf
+
+    function test_valuationOf_revertsWhenNeverPublished() public {
+        _registerActive(SUBJECT);
+        vm.expectRevert(abi.encodeWithSelector(ICollateralManager.CollateralStaleValuation.selector, SUBJECT, 0));
+        manager.valuationOf(SUBJECT);
+        // Below the quorum nothing is published either.
+        _setValuationPolicy(2, 1 days);
+        _value(SUBJECT, 990_000);
+        vm.expectRevert(abi.encodeWithSelector(ICollateralManager.CollateralStaleValuation.selector, SUBJECT, 0));
+        manager.valuationOf(SUBJECT);
+    }
+
+    function test_valuationOf_servesUntilMaxAgeThenRevertsAsStale() public {
+        _registerActive(SUBJECT);
+        _value(SUBJECT, 990_000);
+        vm.warp(START + 7 days);
+        (uint128 value, uint40 updatedAt) = manager.valuationOf(SUBJECT);
+        assertEq(value, 990_000);
+        assertEq(updatedAt, START);
+        vm.warp(START + 7 days + 1);
+        vm.expectRevert(abi.encodeWithSelector(ICollateralManager.CollateralStaleValuation.selector, SUBJECT, START));
+        manager.valuationOf(SUBJECT);
+    }
+
+    function test_valuationOf_followsTheCurrentMaxAge() public {
+        _registerActive(SUBJECT);
+        _value(SUBJECT, 990_000);
+        vm.warp(START + 2 hours);
+        manager.valuationOf(SUBJECT);
+        _setValuationPolicy(1, 1 hours);
+        vm.expectRevert(abi.encodeWithSelector(ICollateralManager.CollateralStaleValuation.selector, SUBJECT, START));
+        manager.valuationOf(SUBJECT);
+    }
+
+    function test_valuationOf_revertsWithoutActiveLoan() public {
+        vm.expectRevert(abi.encodeWithSelector(ICollateralManager.CollateralNoActiveLoan.selector, SUBJECT));
+        manager.valuationOf(SUBJECT);
+        // A pending lien has a loan but no valuation yet.
+        _register(SUBJECT);
+        vm.expectRevert(abi.encodeWithSelector(ICollateralManager.CollateralStaleValuation.selector, SUBJECT, 0));
+        manager.valuationOf(SUBJECT);
+    }
+
+    // ---------------------------------------------------------------- valuation helpers
+
+    /// @dev `n` price oracle accounts of distinct members: the fixture's three, then further ones (admitted on
+    /// first use).
+    function _priceOracles(uint256 n) internal returns (address[] memory oracles) {
+        oracles = new address[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            if (i == 0) {
+                oracles[i] = priceOracle;
+            } else if (i == 1) {
+                oracles[i] = otherPriceOracle;
+            } else if (i == 2) {
+                oracles[i] = thirdPriceOracle;
+            } else {
+                string memory name = string.concat("priceOracle-member-", vm.toString(i));
+                oracles[i] = makeAddr(name);
+                if (membership.memberOf(oracles[i]) == 0) _admit(name, Roles.PRICE_ORACLE);
+            }
+        }
+    }
+
+    /// @dev How many `ValuationAggregated` the manager emitted since `vm.recordLogs()` (consumes the record).
+    function _aggregations() internal returns (uint256 aggregations) {
+        (, aggregations) = _valuationLogs();
+    }
+
+    /// @dev How many `ValuationReported` and `ValuationAggregated` the manager emitted since `vm.recordLogs()`
+    /// (consumes the record).
+    function _valuationLogs() internal returns (uint256 reports, uint256 aggregations) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].emitter != address(manager)) continue;
+            if (logs[i].topics[0] == ICollateralManager.ValuationReported.selector) ++reports;
+            if (logs[i].topics[0] == ICollateralManager.ValuationAggregated.selector) ++aggregations;
+        }
     }
 
     // ================================================================ reportTelematicsAlert
@@ -2064,6 +2415,8 @@ contract CollateralManagerTest is CollateralTestBase {
         vm.expectRevert(abi.encodeWithSelector(ICollateralManager.CollateralUnknownCase.selector, 1));
         manager.state(1);
         assertEq(manager.activeLoanOf(SUBJECT), 0);
+        vm.expectRevert(abi.encodeWithSelector(ICollateralManager.CollateralNoActiveLoan.selector, SUBJECT));
+        manager.valuationOf(SUBJECT);
     }
 
     // ================================================================ fuzz: thresholds at the boundary
@@ -2126,7 +2479,65 @@ contract CollateralManagerTest is CollateralTestBase {
         _checkOverdueBoundary(1, 0, 1);
     }
 
+    /// The published value is the median of the reporters' values (the mean of the middle two, rounded down, for an
+    /// even count), as computed here by a plain sort; the quorum is the number of reporters.
+    function testFuzz_reportValuation_medianMatchesReference(uint128[15] memory values, uint8 reporters) public {
+        _checkMedian(values, reporters);
+    }
+
+    function test_reportValuation_medianMatchesReference_fixed() public {
+        uint128[15] memory values;
+        values[0] = 7;
+        _checkMedian(values, 1); // one value
+        values[1] = 4;
+        _checkMedian(values, 2); // (4 + 7) / 2 = 5
+        values[2] = type(uint128).max;
+        values[3] = type(uint128).max - 1;
+        _checkMedian(values, 4); // the middle two near the top: no overflow
+        for (uint128 i = 0; i < 15; ++i) {
+            values[i] = (15 - i) * 1000; // descending
+        }
+        _checkMedian(values, 15);
+        _checkMedian(values, 14);
+        for (uint256 i = 0; i < 15; ++i) {
+            values[i] = 5; // all equal
+        }
+        _checkMedian(values, 9);
+    }
+
     // ---------------------------------------------------------------- fuzz helpers
+
+    function _checkMedian(uint128[15] memory values, uint8 reporters) internal {
+        reporters = uint8(_bound(reporters, 1, 15));
+        ICollateralManager.LoanTerms memory terms = _terms();
+        terms.maxLtvBps = 10_000;
+        bytes32 subject = keccak256(abi.encode("median", values, reporters, manager.loanCount()));
+        uint256 loanId = _registerWith(subject, 0, BASELINE, terms);
+        _setValuationPolicy(reporters, 1 days);
+        address[] memory oracles = _priceOracles(reporters);
+        for (uint256 i = 0; i < reporters; ++i) {
+            _valueBy(oracles[i], subject, values[i]);
+        }
+
+        // The reference: a bubble sort of a copy, then the middle.
+        uint256[] memory sorted = new uint256[](reporters);
+        for (uint256 i = 0; i < reporters; ++i) {
+            sorted[i] = values[i];
+        }
+        for (uint256 i = 0; i < reporters; ++i) {
+            for (uint256 j = 0; j + 1 < reporters - i; ++j) {
+                if (sorted[j] > sorted[j + 1]) (sorted[j], sorted[j + 1]) = (sorted[j + 1], sorted[j]);
+            }
+        }
+        uint256 mid = reporters / 2;
+        uint256 expected = reporters % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+
+        ICollateralManager.Loan memory loan = manager.getLoan(loanId);
+        assertEq(loan.lastValue, expected, "median");
+        assertEq(loan.lastValuedAt, block.timestamp);
+        (uint128 published,) = manager.valuationOf(subject);
+        assertEq(published, expected);
+    }
 
     /// @dev Baseline `units * 10 000`, so a move of exactly `thresholdBps` is `units * thresholdBps`, an exact
     /// boundary; the value is put `distance` units below the boundary (`below`) or above it.

@@ -39,12 +39,14 @@ from node_adapter.clients import (
     RegistryClient,
     Role,
     Suite,
+    Valuation,
+    ValuationPolicy,
     abi_to_python,
     contract_spec,
     role_names,
 )
 from node_adapter.connection import ChainConnection
-from node_adapter.contract_errors import NotFoundRevert, UnauthorizedRevert, error_class
+from node_adapter.contract_errors import NotFoundRevert, UnauthorizedRevert, UnexpectedStateRevert, error_class
 from node_adapter.devchain import increase_time
 from node_adapter.errors import EncodingError, NodeAdapterError
 from node_adapter.localchain import LocalChain
@@ -126,6 +128,9 @@ def test_calldata_matches_web3_encoding() -> None:
     )
     expected = web3_collateral.encode_abi("setParameters", [(800, 4000, DAY, 1, 0)])
     assert collateral.encode_set_parameters(new_parameters=parameters) == bytes.fromhex(expected[2:])
+    expected = web3_collateral.encode_abi("setValuationPolicy", [(3, DAY)])
+    policy = ValuationPolicy(quorum=3, max_age=DAY)
+    assert collateral.encode_set_valuation_policy(new_policy=policy) == bytes.fromhex(expected[2:])
 
     name, decoded = collateral.decode_calldata(as_model)
     assert name == "registerLoan"
@@ -137,7 +142,7 @@ def test_abi_to_python_names_struct_components_recursively() -> None:
     get_loan = contract_spec("CollateralManager").functions["getLoan"]
     address = "0x" + "ab" * 20
     raw_terms = (90, 30, 8000, 0, 3 * DAY, 2 * DAY)
-    raw = (bytes(SUBJECT), 10, 9, 20, 19, 5, 2, 1_700_000_000, 0, raw_terms, 7)
+    raw = (bytes(SUBJECT), 10, 9, 20, 19, 5, 2, 1_700_000_000, 0, 1_700_000_100, raw_terms, 7)
     value = abi_to_python(get_loan.outputs[0], raw)
     assert value["terms"] == {
         "maxOverdueDays": 90,
@@ -151,6 +156,7 @@ def test_abi_to_python_names_struct_components_recursively() -> None:
     assert loan.subject == "0x" + bytes(SUBJECT).hex()
     assert loan.lien_status is LienStatus.ACTIVE
     assert loan.terms.max_ltv_bps == 8000
+    assert loan.last_valued_at == 1_700_000_100
     assert loan.case_id == 7
 
     get_member = contract_spec("Membership").functions["getMember"]
@@ -240,6 +246,11 @@ class Consortium:
     def agency(self) -> LocalAccount:
         return self.accounts[7]
 
+    @property
+    def second_price(self) -> LocalAccount:
+        """A second price oracle's account: deployed holds its key, but no fixture admits it."""
+        return self.accounts[8]
+
     def settle(self, *rows: OutboxTx) -> list[OutboxTx]:
         """Let the worker send every queued write; the final rows of ``rows``."""
         self.worker.drain(timeout=60)
@@ -256,7 +267,7 @@ def deployed(chain: LocalChain, tmp_path: Path) -> Iterator[Consortium]:
         NodeAdapterSettings(rpc_urls=[chain.url], chain_id=chain.chain_id, state_dir=tmp_path, network="clients")
     )
     deployment, _ = runtime.deploy()
-    accounts: list[LocalAccount] = [Account.from_key(a.private_key) for a in chain.accounts[:8]]
+    accounts: list[LocalAccount] = [Account.from_key(a.private_key) for a in chain.accounts[:9]]
     yield Consortium(runtime, Suite.from_deployment(runtime.connection, deployment), runtime.worker(accounts), accounts)
     runtime.engine.dispose()
 
@@ -285,28 +296,35 @@ def _formation_calls(c: Consortium) -> tuple[list[str], list[bytes]]:
 
 def _form(c: Consortium, w3: Web3) -> int:
     """Admit the dealer, bank, DMV, price oracle and agency and register the inspection kind, by a typed proposal."""
-    membership = c.suite.membership
     targets, calldatas = _formation_calls(c)
+    return _govern(c, w3, "form", targets, calldatas)
+
+
+def _govern(c: Consortium, w3: Web3, key: str, targets: list[str], calldatas: list[bytes]) -> int:
+    """Pass the calls by a typed proposal: governor 1 proposes, governors 1 and 2 vote for, governor 3 executes."""
+    membership = c.suite.membership
     proposed = c.confirm(
         membership.propose(
             c.outbox,
-            key="form/propose",
+            key=f"{key}/propose",
             sender=c.governors[0].address,
             targets=targets,
             calldatas=calldatas,
-            description_digest=Web3.keccak(text="form the consortium"),
+            description_digest=Web3.keccak(text=key),
         )
     )
     proposal_id = membership.proposal_id_of(proposed)
     votes = [
-        membership.cast_vote(c.outbox, key=f"form/vote/{i}", sender=g.address, proposal_id=proposal_id, support=True)
+        membership.cast_vote(c.outbox, key=f"{key}/vote/{i}", sender=g.address, proposal_id=proposal_id, support=True)
         for i, g in enumerate(c.governors[:2])
     ]
     for row in c.settle(*votes):
         row.raise_for_status()
     parameters = membership.governance_parameters()
     increase_time(w3, parameters.voting_period + parameters.execution_delay + 1)
-    c.confirm(membership.execute(c.outbox, key="form/execute", sender=c.governors[2].address, proposal_id=proposal_id))
+    c.confirm(
+        membership.execute(c.outbox, key=f"{key}/execute", sender=c.governors[2].address, proposal_id=proposal_id)
+    )
     return proposal_id
 
 
@@ -435,12 +453,13 @@ def test_attest_and_read_the_record_back(consortium: Consortium) -> None:
     assert event.block_number == attested.block_number
 
 
-def test_register_a_loan_and_read_it_back(consortium: Consortium) -> None:
-    c, collateral = consortium, consortium.suite.collateral
+def _register_loan(c: Consortium, key: str) -> int:
+    """The bank registers a loan of 600 000 on SUBJECT (baseline 1 000 000); its id, lien still pending."""
+    collateral = c.suite.collateral
     registered = c.confirm(
         collateral.register_loan(
             c.outbox,
-            key="loan/1",
+            key=key,
             sender=c.bank.address,
             subject=SUBJECT,
             principal=600_000,
@@ -450,7 +469,12 @@ def test_register_a_loan_and_read_it_back(consortium: Consortium) -> None:
             evidence_digest=_evidence("loan"),
         )
     )
-    loan_id = collateral.loan_id_of(registered)
+    return collateral.loan_id_of(registered)
+
+
+def test_register_a_loan_and_read_it_back(consortium: Consortium) -> None:
+    c, collateral = consortium, consortium.suite.collateral
+    loan_id = _register_loan(c, "loan/1")
     assert loan_id == collateral.active_loan_of(SUBJECT) == collateral.loan_count() == 1
 
     loan = collateral.get_loan(loan_id)
@@ -499,6 +523,64 @@ def test_register_a_loan_and_read_it_back(consortium: Consortium) -> None:
     assert case.cause_list == (Cause.VALUE_DROP,)
     assert case.deadline == case.triggered_at + TERMS.cure_period
     assert collateral.state(case_id) is CaseState.TRIGGERED
+
+
+def test_valuation_is_the_median_of_a_quorum_and_refused_when_stale(consortium: Consortium, w3: Web3) -> None:
+    c, collateral, membership = consortium, consortium.suite.collateral, consortium.suite.membership
+    assert collateral.valuation_policy() == ValuationPolicy(quorum=1, max_age=7 * DAY)
+    assert collateral.max_valuation_reporters() == 15
+    # Governance admits a second price oracle and sets a quorum of 2 observations at most a day old.
+    policy = ValuationPolicy(quorum=2, max_age=DAY)
+    _govern(
+        c,
+        w3,
+        "valuation-quorum",
+        [membership.address, collateral.address],
+        [
+            membership.encode_admit_member(
+                accounts=[c.second_price.address], roles=Role.PRICE_ORACLE, metadata_digest=_evidence("second oracle")
+            ),
+            collateral.encode_set_valuation_policy(new_policy=policy),
+        ],
+    )
+    assert collateral.valuation_policy() == policy
+    loan_id = _register_loan(c, "median/loan")
+    c.confirm(
+        collateral.confirm_lien(
+            c.outbox, key="median/lien", sender=c.dmv.address, loan_id=loan_id, evidence_digest=_evidence("lien")
+        )
+    )
+
+    def report(key: str, oracle: LocalAccount, value: int) -> OutboxTx:
+        return c.confirm(
+            collateral.report_valuation(
+                c.outbox, key=key, sender=oracle.address, subject=SUBJECT, value=value, evidence_digest=_evidence(key)
+            )
+        )
+
+    # One report of two: recorded only, nothing published yet.
+    first = report("median/1", c.price, 950_000)
+    assert [e.name for e in collateral.events(first)] == ["ValuationReported"]
+    assert collateral.get_loan(loan_id).last_value == 1_000_000
+    with pytest.raises(error_class("CollateralStaleValuation")) as never:
+        collateral.valuation_of(SUBJECT)
+    assert never.value.args_by_name == {"subject": bytes(SUBJECT), "updatedAt": 0}
+
+    # The second member's report makes the quorum: the median of 950 000 and 900 000 is published.
+    second = report("median/2", c.second_price, 900_000)
+    (aggregated,) = collateral.events(second, "ValuationAggregated")
+    assert (aggregated.args["loanId"], aggregated.args["value"], aggregated.args["reporters"]) == (loan_id, 925_000, 2)
+    valuation = collateral.valuation_of(SUBJECT)
+    assert valuation == Valuation(value=925_000, updated_at=w3.eth.get_block(second.block_number)["timestamp"])
+    loan = collateral.get_loan(loan_id)
+    assert (loan.last_value, loan.last_valued_at, loan.case_id) == (925_000, valuation.updated_at, 0)  # -7.5%
+
+    # A day and a second later the median is stale, and consumers are refused it.
+    increase_time(w3, DAY + 1)
+    with pytest.raises(error_class("CollateralStaleValuation")) as stale:
+        collateral.valuation_of(SUBJECT)
+    assert isinstance(stale.value, UnexpectedStateRevert)
+    assert stale.value.args_by_name == {"subject": bytes(SUBJECT), "updatedAt": valuation.updated_at}
 
 
 @pytest.mark.ganache

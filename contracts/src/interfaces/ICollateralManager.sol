@@ -34,6 +34,17 @@ pragma solidity ^0.8.24;
 /// `valueMoveBps` is the loan's own term, or the consortium default (`Parameters.defaultValueMoveBps`, read at each
 /// valuation) when the loan was registered with 0.
 ///
+/// Valuations are aggregated before any rule sees them. Each price oracle member's latest report on a loan is kept
+/// as its observation (value, time), one per member id however many accounts it signs with; a newer report of the
+/// same member replaces its older one. A loan remembers at most `MAX_VALUATION_REPORTERS` members: a further member's
+/// report takes the place of the stalest observation. An observation is fresh while `reportedAt + maxAge >= now`.
+/// When a report leaves at least `ValuationPolicy.quorum` fresh observations, their median becomes the loan's
+/// `lastValue` (`lastValuedAt` = now, `ValuationAggregated` emitted) and the value-move and loan-to-value rules above
+/// run on that median; with an even count the median is the mean of the two middle values, rounded down. Below the
+/// quorum the report is only recorded: no rule runs and `lastValue` stays. With a quorum of 3, one outlying reporter
+/// cannot move the median past a threshold on its own. `valuationOf` serves the latest median only while it is no
+/// older than `maxAge`. The default policy (quorum 1, 7 days) makes every single report its own median.
+///
 /// Case states and who moves them (each move is one `CaseStateChanged(caseId, from, to, evidenceDigest)`):
 ///   None  -> Watch | Triggered                          a rule opens a new case (a loan's closed case never reopens:
 ///                                                       the next rule that fires opens a new case id)
@@ -140,6 +151,7 @@ interface ICollateralManager {
     /// @param lienStatus The loan's lien.
     /// @param registeredAt When the loan was registered.
     /// @param daysOverdue Latest reported days overdue.
+    /// @param lastValuedAt When `lastValue` was last set by an aggregated valuation (0: never, it is the baseline).
     /// @param terms The loan's terms as registered (`valueMoveBps` 0 means the consortium default).
     /// @param caseId The loan's latest case (0 if it never had one); it may be closed (`None`), `Cured` or `Settled`.
     struct Loan {
@@ -152,6 +164,7 @@ interface ICollateralManager {
         LienStatus lienStatus;
         uint40 registeredAt;
         uint16 daysOverdue;
+        uint40 lastValuedAt;
         LoanTerms terms;
         uint256 caseId;
     }
@@ -197,6 +210,14 @@ interface ICollateralManager {
         uint256 riskReporterRoles;
     }
 
+    /// @notice How valuations are aggregated, set by governance (kept apart from `Parameters`).
+    /// @param quorum Fresh observations needed before their median is published, 1..`MAX_VALUATION_REPORTERS`.
+    /// @param maxAge Seconds an observation counts as fresh, and a published median is served by `valuationOf`; >= 1.
+    struct ValuationPolicy {
+        uint8 quorum;
+        uint32 maxAge;
+    }
+
     // ---------------------------------------------------------------- errors
 
     error CollateralInvalidMembership();
@@ -205,6 +226,7 @@ interface ICollateralManager {
     error CollateralNotLoanBank(uint256 loanId, address account);
     error CollateralNotCaseParty(uint256 caseId, address account);
     error CollateralInvalidParameters(Parameters parameters);
+    error CollateralInvalidValuationPolicy(ValuationPolicy policy);
     error CollateralInvalidSubject(bytes32 subject);
     error CollateralInvalidAmounts(uint128 principal, uint128 outstanding, uint128 baselineValue);
     error CollateralInvalidTerms(LoanTerms terms);
@@ -217,6 +239,7 @@ interface ICollateralManager {
     error CollateralCaseInProgress(uint256 loanId, uint256 caseId);
     error CollateralUnknownCase(uint256 caseId);
     error CollateralUnexpectedCaseState(uint256 caseId, CaseState current);
+    error CollateralStaleValuation(bytes32 subject, uint40 updatedAt);
     error DisposalInvalidAgency(uint64 agencyMemberId);
     error DisposalNotAssignedAgency(uint256 caseId, address account);
     error DisposalCurePeriodRunning(uint256 caseId, uint40 cureEndsAt);
@@ -227,6 +250,7 @@ interface ICollateralManager {
     // ---------------------------------------------------------------- events
 
     event ParametersChanged(Parameters parameters);
+    event ValuationPolicyChanged(ValuationPolicy policy);
     event LoanRegistered(
         uint256 indexed loanId,
         bytes32 indexed subject,
@@ -254,6 +278,11 @@ interface ICollateralManager {
         uint64 indexed reporterMemberId,
         uint128 value,
         bytes32 evidenceDigest
+    );
+    /// @dev A report brought the fresh observations to the quorum: `value` is their median, now the loan's
+    /// `lastValue`; `reporters` is how many observations it was taken over; `evidenceDigest` is that report's.
+    event ValuationAggregated(
+        uint256 indexed loanId, bytes32 indexed subject, uint128 value, uint8 reporters, bytes32 evidenceDigest
     );
     event TelematicsAlertReported(
         uint256 indexed loanId,
@@ -300,6 +329,12 @@ interface ICollateralManager {
     /// Emits `ParametersChanged`.
     function setParameters(Parameters calldata newParameters) external;
 
+    /// @notice Replaces the valuation policy (quorum and maximum age). Governance only.
+    /// @dev Checked: `quorum` in 1..`MAX_VALUATION_REPORTERS`, `maxAge` >= 1 (`CollateralInvalidValuationPolicy`).
+    /// Applies at once to `valuationOf`, and to aggregation from the next report (nothing is recomputed now).
+    /// Emits `ValuationPolicyChanged`.
+    function setValuationPolicy(ValuationPolicy calldata newPolicy) external;
+
     /// @notice Settles a `Frozen` case's dispute. Governance only.
     /// @param restore True: the case returns to the state it froze, its deadline moved forward by the time it spent
     /// frozen (an escalation made before the freeze stands). False: the case is closed (`None`) for good; the loan
@@ -341,8 +376,11 @@ interface ICollateralManager {
     /// @dev Only an account of the loan's bank, on a loan whose lien is `Active`.
     function reportRepayment(uint256 loanId, uint16 daysOverdue, uint128 outstanding, bytes32 evidenceDigest) external;
 
-    /// @notice A price oracle reports the value of a subject; runs the value-move and loan-to-value rules against
-    /// the subject's active loan. Only a PRICE_ORACLE member's account.
+    /// @notice A price oracle reports the value of a subject: the report becomes its member's observation for the
+    /// subject's active loan and, once the fresh observations reach the quorum, their median becomes the loan's
+    /// value and runs the value-move and loan-to-value rules. Only a PRICE_ORACLE member's account.
+    /// @dev Emits `ValuationReported` for every report, and `ValuationAggregated` when a median is published. A
+    /// member beyond the `MAX_VALUATION_REPORTERS` a loan remembers replaces the stalest observation.
     function reportValuation(bytes32 subject, uint128 value, bytes32 evidenceDigest) external;
 
     /// @notice A telematics oracle reports an alert on a subject (Low: recorded only; Medium: watch; High and
@@ -403,6 +441,19 @@ interface ICollateralManager {
 
     /// @notice The current limits and defaults.
     function parameters() external view returns (Parameters memory);
+
+    /// @notice The most distinct price oracle members whose observations a loan remembers, and the highest quorum.
+    function MAX_VALUATION_REPORTERS() external view returns (uint8);
+
+    /// @notice The current valuation policy.
+    function valuationPolicy() external view returns (ValuationPolicy memory);
+
+    /// @notice The latest aggregated value of the subject's active loan and when it was published.
+    /// @dev Reverts with `CollateralNoActiveLoan` when the subject has no `Pending` or `Active` lien, and with
+    /// `CollateralStaleValuation` when no median was ever published for the loan (`updatedAt` 0) or when
+    /// `now > updatedAt + maxAge`. Consumers should rely on this rather than on `getLoan(..).lastValue`, which
+    /// is the baseline until a first median and is never refused as stale.
+    function valuationOf(bytes32 subject) external view returns (uint128 value, uint40 updatedAt);
 
     /// @notice A loan's record (reverts with `CollateralUnknownLoan` for an unknown id).
     function getLoan(uint256 loanId) external view returns (Loan memory);

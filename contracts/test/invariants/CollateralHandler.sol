@@ -6,7 +6,10 @@ import {ICollateralManager} from "../../src/interfaces/ICollateralManager.sol";
 
 /// @notice Drives a CollateralManager through random loans, reports and disposal steps, by the right actor most of
 /// the time and by a wrong one sometimes, and records every case move it observes by reading each case's state
-/// after each call (no call can move one case twice, so consecutive reads see every move).
+/// after each call (no call can move one case twice, so consecutive reads see every move). Valuations come from
+/// three price oracle members under a valuation policy governance changes now and then; after each accepted report
+/// the handler recomputes the median of the fresh observations it made itself and counts every disagreement with
+/// what the contract published (or did not publish).
 contract CollateralHandler is Test {
     /// @dev One observed move of a case. `reopened`: the case had been closed (back to `None` after being open)
     /// before this move. `frozenFrom`: on a move into `Frozen`, the state the contract says it froze; on a move out
@@ -27,7 +30,7 @@ contract CollateralHandler is Test {
         address[2] agencies;
         uint64[2] agencyIds;
         address dmv;
-        address price;
+        address[3] prices;
         address telematics;
         address risk;
     }
@@ -45,6 +48,12 @@ contract CollateralHandler is Test {
     /// @dev Record hash of every case seen in a final state (`Cured`, `Settled`, or closed back to `None`).
     uint256[] internal _finalCases;
     mapping(uint256 caseId => bytes32) internal _finalRecord;
+
+    /// @dev Per loan, each price oracle's latest reported value and when (0: never).
+    mapping(uint256 loanId => uint128[3]) internal _reported;
+    mapping(uint256 loanId => uint40[3]) internal _reportedAt;
+    /// @dev Accepted reports after which the published value (or its absence) differed from the handler's median.
+    uint256 public valuationMismatches;
 
     mapping(bytes4 selector => uint256) public calls;
     mapping(ICollateralManager.CaseState => uint256) public reached;
@@ -124,13 +133,33 @@ contract CollateralHandler is Test {
         _after(this.reportCurrent.selector);
     }
 
-    function reportValuation(uint256 subjectSeed, uint128 value) external {
+    /// @dev By one of the three price oracles. Checks the published median against the handler's own.
+    function reportValuation(uint256 subjectSeed, uint256 oracleSeed, uint128 value) external {
         // Mostly within 15% of the 1 000 000 baseline (about half of those past the 8% threshold); one time in
         // eight anywhere from 0 to 130%.
         value = value % 8 == 0 ? uint128(_bound(value, 0, 1_300_000)) : uint128(_bound(value, 850_000, 1_150_000));
-        vm.prank(_actors.price);
-        try _manager.reportValuation(_subjectFor(subjectSeed), value, keccak256("valuation")) {} catch {}
+        bytes32 subject = _subjectFor(subjectSeed);
+        uint256 oracle = oracleSeed % 3;
+        uint256 loanId = _manager.activeLoanOf(subject);
+        ICollateralManager.Loan memory before;
+        if (loanId != 0) before = _manager.getLoan(loanId);
+        vm.prank(_actors.prices[oracle]);
+        try _manager.reportValuation(subject, value, keccak256("valuation")) {
+            _reported[loanId][oracle] = value;
+            _reportedAt[loanId][oracle] = uint40(block.timestamp);
+            _checkValuation(loanId, before);
+        } catch {}
         _after(this.reportValuation.selector);
+    }
+
+    /// @dev Governance sets a quorum of 1 to 3 and a maximum age of 1 to 10 days.
+    function setValuationPolicy(uint8 quorum, uint32 maxAge) external {
+        ICollateralManager.ValuationPolicy memory policy = ICollateralManager.ValuationPolicy({
+            quorum: uint8(_bound(quorum, 1, 3)), maxAge: uint32(_bound(maxAge, 1 days, 10 days))
+        });
+        vm.prank(_actors.governance);
+        _manager.setValuationPolicy(policy);
+        _after(this.setValuationPolicy.selector);
     }
 
     function reportTelematicsAlert(uint256 subjectSeed, uint8 severity) external {
@@ -262,6 +291,31 @@ contract CollateralHandler is Test {
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev After an accepted report on `loanId`: at or above the quorum of fresh observations, the loan's value is
+    /// their median (the mean of the middle two, rounded down, for two) published now; below it, nothing changed.
+    function _checkValuation(uint256 loanId, ICollateralManager.Loan memory before) internal {
+        ICollateralManager.ValuationPolicy memory policy = _manager.valuationPolicy();
+        uint256[3] memory fresh;
+        uint256 count;
+        for (uint256 i = 0; i < 3; ++i) {
+            uint40 at = _reportedAt[loanId][i];
+            // forge-lint: disable-next-line(block-timestamp)
+            if (at != 0 && uint256(at) + policy.maxAge >= block.timestamp) fresh[count++] = _reported[loanId][i];
+        }
+        ICollateralManager.Loan memory loan = _manager.getLoan(loanId);
+        if (count < policy.quorum) {
+            if (loan.lastValue != before.lastValue || loan.lastValuedAt != before.lastValuedAt) ++valuationMismatches;
+            return;
+        }
+        // Sort up to three values.
+        if (count > 1 && fresh[0] > fresh[1]) (fresh[0], fresh[1]) = (fresh[1], fresh[0]);
+        if (count > 2 && fresh[1] > fresh[2]) (fresh[1], fresh[2]) = (fresh[2], fresh[1]);
+        if (count > 1 && fresh[0] > fresh[1]) (fresh[0], fresh[1]) = (fresh[1], fresh[0]);
+        uint256 median = count == 1 ? fresh[0] : count == 2 ? (fresh[0] + fresh[1]) / 2 : fresh[1];
+        // forge-lint: disable-next-line(block-timestamp)
+        if (loan.lastValue != median || loan.lastValuedAt != block.timestamp) ++valuationMismatches;
+    }
 
     function _step(uint256 caseId, ICollateralManager.CaseState current, address caller, uint128 amount) internal {
         bytes32 evidence = keccak256(abi.encode("step", current));

@@ -19,13 +19,13 @@ contract CollateralManagerInvariantTest is CollateralTestBase {
                 agencies: [agency, otherAgency],
                 agencyIds: [agencyId, otherAgencyId],
                 dmv: dmv,
-                price: priceOracle,
+                prices: [priceOracle, otherPriceOracle, thirdPriceOracle],
                 telematics: telematics,
                 risk: insurer
             })
         );
 
-        bytes4[] memory selectors = new bytes4[](19);
+        bytes4[] memory selectors = new bytes4[](21);
         selectors[0] = CollateralHandler.registerLoan.selector;
         selectors[1] = CollateralHandler.confirmLien.selector;
         selectors[2] = CollateralHandler.cancelLoan.selector;
@@ -45,6 +45,8 @@ contract CollateralManagerInvariantTest is CollateralTestBase {
         selectors[16] = CollateralHandler.resolveFreeze.selector;
         selectors[17] = CollateralHandler.warp.selector;
         selectors[18] = CollateralHandler.reportCurrent.selector;
+        selectors[19] = CollateralHandler.setValuationPolicy.selector;
+        selectors[20] = CollateralHandler.reportValuation.selector; // several reports per median: twice as often
         targetContract(address(handler));
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
@@ -96,6 +98,13 @@ contract CollateralManagerInvariantTest is CollateralTestBase {
                 "a final case changed"
             );
         }
+    }
+
+    /// Every accepted valuation left the loan with the median of the fresh observations once the quorum was met,
+    /// and unchanged below it.
+    /// forge-config: default.invariant.depth = 200
+    function invariant_publishedValueIsTheMedianOfFreshObservations() public view {
+        assertEq(handler.valuationMismatches(), 0, "a published value differs from the median");
     }
 
     // ---------------------------------------------------------------- the table itself can fail

@@ -6,8 +6,8 @@ import {CollateralManager} from "../../src/CollateralManager.sol";
 import {ICollateralManager} from "../../src/interfaces/ICollateralManager.sol";
 import {Roles} from "../../src/libraries/Roles.sol";
 
-/// @notice Shared fixture for the CollateralManager tests: a real Membership with one member per role (two banks and
-/// two disposal agencies), a CollateralManager whose risk-warning role is INSURER, and shortcuts that drive a loan
+/// @notice Shared fixture for the CollateralManager tests: a real Membership with one member per role (two banks, two
+/// disposal agencies and three price oracles), a CollateralManager whose risk-warning role is INSURER, and shortcuts that drive a loan
 /// through its lifecycle.
 abstract contract CollateralTestBase is ConsortiumTest {
     CollateralManager internal manager;
@@ -32,6 +32,10 @@ abstract contract CollateralTestBase is ConsortiumTest {
     uint64 internal insurerId;
     address internal repairShop;
     uint64 internal repairShopId;
+    address internal otherPriceOracle;
+    uint64 internal otherPriceOracleId;
+    address internal thirdPriceOracle;
+    uint64 internal thirdPriceOracleId;
     address internal stranger;
 
     bytes32 internal constant SUBJECT = keccak256("subject:vehicle-1");
@@ -66,6 +70,8 @@ abstract contract CollateralTestBase is ConsortiumTest {
         (dealer, dealerId) = _admit("dealer", Roles.DEALER);
         (insurer, insurerId) = _admit("insurer", Roles.INSURER);
         (repairShop, repairShopId) = _admit("repairShop", Roles.REPAIR_SHOP);
+        (otherPriceOracle, otherPriceOracleId) = _admit("otherPriceOracle", Roles.PRICE_ORACLE);
+        (thirdPriceOracle, thirdPriceOracleId) = _admit("thirdPriceOracle", Roles.PRICE_ORACLE);
         stranger = makeAddr("stranger");
 
         ICollateralManager.Parameters memory params = manager.parameters();
@@ -126,8 +132,17 @@ abstract contract CollateralTestBase is ConsortiumTest {
     }
 
     function _value(bytes32 subject, uint128 value) internal {
-        vm.prank(priceOracle);
+        _valueBy(priceOracle, subject, value);
+    }
+
+    function _valueBy(address oracle, bytes32 subject, uint128 value) internal {
+        vm.prank(oracle);
         manager.reportValuation(subject, value, EVIDENCE);
+    }
+
+    function _setValuationPolicy(uint8 quorum, uint32 maxAge) internal {
+        vm.prank(address(membership));
+        manager.setValuationPolicy(ICollateralManager.ValuationPolicy({quorum: quorum, maxAge: maxAge}));
     }
 
     /// @dev An active loan on SUBJECT triggered by 91 days overdue.

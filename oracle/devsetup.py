@@ -2,8 +2,9 @@
 
 On a real consortium each oracle is an organisation admitted by vote with its own keys; on a dev chain
 ``setup_dev_consortium`` admits the dev accounts below as the bank, the DMV oracle, the telematics oracle and the
-price oracles, registers the kinds the oracle anchors its batches under, and asks for a quorum of price reports
-before a valuation counts. It is idempotent: a chain where it already ran is left as it is.
+price oracles, registers the kinds the oracle anchors its batches under, and sets the valuation policy: the median of
+two fresh price reports (of three reporters) before a valuation counts. It is idempotent: a chain where it already
+ran is left as it is.
 
 | dev account | role                        | oracle signer |
 |-------------|-----------------------------|---------------|
@@ -22,7 +23,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from node_adapter.artifacts import load_artifact
-from node_adapter.clients import Role, Suite
+from node_adapter.clients import Role, Suite, ValuationPolicy
 from node_adapter.deploy import Deployment
 from node_adapter.devchain import pass_proposal
 from node_adapter.errors import ChainError
@@ -33,6 +34,10 @@ from oracle.pipeline import KINDS
 DEV_SIGNERS: dict[str, int] = {"bank": 3, "dmv": 4, "telematics": 5, "price-1": 6, "price-2": 7, "price-3": 8}
 """Dev-account index of each oracle signer."""
 DEV_AGENCY = 9
+DEV_VALUATION_QUORUM = 2
+"""A valuation counts once two of the three price oracles agree on it (their median)."""
+DEV_VALUATION_MAX_AGE = 3 * 86_400
+"""A price oracle's observation counts for three days (the oracle's heartbeat is one)."""
 
 _ROLE_OF_SIGNER = {"bank": Role.BANK, "dmv": Role.DMV_ORACLE, "telematics": Role.TELEMATICS_ORACLE}
 _KIND_ROLES = {
@@ -83,6 +88,10 @@ def setup_dev_consortium(w3: Web3, deployment: Deployment, suite: Suite) -> bool
                     "registerKind", kind, Web3.keccak(text=f"oracle.kind.{kind}.v1"), int(role), 1, 0
                 )
             )
+    policy = ValuationPolicy(quorum=DEV_VALUATION_QUORUM, max_age=DEV_VALUATION_MAX_AGE)
+    if suite.collateral.valuation_policy() != policy:
+        targets.append(suite.collateral.address)
+        calls.append(suite.collateral.encode_set_valuation_policy(new_policy=policy))
     if not calls:
         return False
     membership = w3.eth.contract(address=suite.membership.address, abi=load_artifact("Membership").abi)

@@ -109,6 +109,8 @@ NEW_PRICES: dict[tuple[str, str], int] = {(c.make, c.model): c.new_price_cny for
 """New prices by make and model: the catalogue of the simulated market (a deployment loads its provider's)."""
 
 CENTS = 100
+REPORT_GAS_LIMIT = 600_000
+"""Gas limit of every report (the heaviest, a report that opens a case, takes about 160,000)."""
 HISTORICAL: frozenset[tuple[str, str]] = frozenset({("market", "comparable_sale")})
 """Records about the past by nature (a sale is reported after it happened): never stale."""
 BATCH_REVOKE_REASON = 1
@@ -575,25 +577,20 @@ class Oracle:
                 return ActionStatus.WAITING, "the loan's lien is not active yet"
             return ActionStatus.SKIPPED, "no loan with an active lien on this vehicle: anchored in a batch instead"
         if action.action == "repayment":
-            collateral.report_repayment(
-                self.outbox,
-                loan_id=loan_id,
-                days_overdue=params["days_overdue"],
-                outstanding=params["outstanding"],
-                **common,
-            )
+            call: tuple[Any, ...] = ("reportRepayment", loan_id, params["days_overdue"], params["outstanding"], digest)
         elif action.action == "valuation":
-            collateral.report_valuation(self.outbox, subject=subject, value=params["value"], **common)
+            call = ("reportValuation", subject, params["value"], digest)
         elif action.action == "alert":
-            collateral.report_telematics_alert(
-                self.outbox, subject=subject, alert_kind=params["alert"], severity=params["severity"], **common
-            )
+            call = ("reportTelematicsAlert", subject, params["alert"], params["severity"], digest)
         elif action.action == "dmv_event":
-            collateral.report_dmv_event(
-                self.outbox, subject=subject, event_kind=DmvEventKind(params["event"]), **common
-            )
+            call = ("reportDmvEvent", subject, params["event"], digest)
         else:  # pragma: no cover (every action the pipeline queues is handled above)
             raise ValueError(f"unknown action {action.action!r}")
+        # What a report costs depends on the state it meets (a valuation completing a quorum runs the rules and may
+        # open a case), which can change between the estimate and the block: give it room (unused gas is not paid).
+        collateral.submit(
+            self.outbox, key=action.key, sender=sender, data=collateral.calldata(*call), gas_limit=REPORT_GAS_LIMIT
+        )
         return ActionStatus.SUBMITTED, None
 
     def _outstanding(self, loan_ref: str, principal: int) -> int:

@@ -155,3 +155,23 @@ def test_the_pipeline_on_each_database(rig_on: OracleRig) -> None:
     assert _case_of(rig, link)[0] == CaseState.TRIGGERED
     assert rig.oracle.status()["quarantined"] == {"malformed": 1}
     assert_all_on_chain(rig, verify_every=25)
+
+
+def test_the_on_chain_value_is_the_median_so_one_outlying_reporter_cannot_open_a_case(rig: OracleRig) -> None:
+    rig.service.settle()
+    collateral = rig.suite.collateral
+    assert (collateral.valuation_policy().quorum, rig.oracle.settings.price_reporters) == (2, 3)
+    link, state = _financed(rig)[0]
+    subject = rig.oracle.subject(link.vin)
+    honest = collateral.valuation_of(subject).value
+    rogue = rig.oracle.signers["price-3"].address
+    tx = collateral.report_valuation(rig.oracle.outbox, key="rogue-report", sender=rogue, subject=subject,
+                                     value=honest // 2, evidence_digest="0x" + "ab" * 32)  # fmt: skip
+    rig.service.settle()
+    assert collateral.events(rig.oracle.outbox.wait(tx.idempotency_key), "ValuationReported")
+    assert _case_of(rig, link) == (CaseState.NONE, ())  # median of (v, v, v/2) is v
+    assert collateral.valuation_of(subject).value == honest
+    rig.scenario("market", scenario="price_shock", region=state.region, percent=-9)
+    rig.service.settle()  # all three honest reporters report the fall: the median moves
+    assert _case_of(rig, link)[0] == CaseState.TRIGGERED
+    assert collateral.valuation_of(subject).value < honest * 92 // 100

@@ -79,6 +79,7 @@ contract CollateralManager is ICollateralManager {
     mapping(uint256 loanId => Loan) private _loans;
     mapping(bytes32 subject => uint256 loanId) private _activeLoanOf;
     mapping(uint256 caseId => Case) private _cases;
+    // slither-disable-next-line uninitialized-state
     mapping(uint256 loanId => Observation[MAX_VALUATION_REPORTERS]) private _observations;
 
     // ---------------------------------------------------------------- constructor

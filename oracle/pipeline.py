@@ -153,6 +153,8 @@ class Oracle:
         self.signers = signers
         self.estimator: ResidualEstimator = estimator or DepreciationEstimator()
         self.clock = clock
+        self.actions_queued = 0
+        """Chain actions queued by this process (a change tells the scheduler to dispatch now)."""
         self.subject_key = settings.subject_key(suite.collateral.chain_id)
         self.sources: dict[SourceName, SourceClient] = {
             name: SourceClient(
@@ -326,6 +328,7 @@ class Oracle:
             params=json.dumps(params),
         )
         session.add(row)
+        self.actions_queued += 1
         return row
 
     def _vehicle(self, ctx: _Page, vin: str) -> VehicleState:

@@ -11,12 +11,14 @@ stops the process or the other jobs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from eth_account.signers.local import LocalAccount
@@ -68,16 +70,32 @@ class OracleService:
             "anchor": oracle.anchor,
         }
         self._scheduler: BackgroundScheduler | None = None
+        self._wake = threading.Event()
         self._worker_thread: threading.Thread | None = None
         self._worker_stop: threading.Event | None = None
 
     def run(self, name: str) -> int:
-        """Run one job now (with health bookkeeping); what it did, or 0 if it failed or is backing off."""
+        """Run one job now (with health bookkeeping); what it did, or 0 if it failed or is backing off.
+
+        While the scheduler runs, a job that queued chain actions has ``dispatch`` run at once, and a dispatch that
+        wrote to the outbox wakes the worker, so an alert does not wait out two intervals on its way to the chain.
+        """
         done = 0
+        queued = self.oracle.actions_queued
         with self.oracle.job(name) as go:
             if go:
                 done = self.steps[name]()
+        if self.oracle.actions_queued != queued:
+            self._nudge("dispatch")
+        if name == "dispatch" and done:
+            self._wake.set()
         return done
+
+    def _nudge(self, job: str) -> None:
+        scheduler = self._scheduler
+        if scheduler is not None and scheduler.running:
+            with contextlib.suppress(JobLookupError):
+                scheduler.modify_job(job, next_run_time=datetime.now(UTC))
 
     def run_once(self) -> int:
         """Every job once in pipeline order, then one pass of the outbox worker; the total work done."""
@@ -112,7 +130,10 @@ class OracleService:
                 raise RuntimeError("an oracle service is already running in this process")
             _running["service"] = self
         settings = self.oracle.settings
-        self._worker_thread, self._worker_stop = self.worker.start()
+        self._worker_stop = threading.Event()
+        self._worker_thread = threading.Thread(target=self._work, args=(self._worker_stop,), name="oracle-outbox",
+                                               daemon=True)  # fmt: skip
+        self._worker_thread.start()
         scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.oracle.engine, tablename="oracle_jobs")},
             executors={"default": ThreadPoolExecutor(max(4, len(self.steps)))},
@@ -133,6 +154,23 @@ class OracleService:
         self._scheduler = scheduler
         logger.info("oracle running: jobs %s every %.1f s", ", ".join(self.steps), settings.interval)
 
+    def _work(self, stop: threading.Event, *, idle: float = 0.1) -> None:
+        """The outbox worker's loop: a pass, then a pause when idle that a dispatch cuts short."""
+        while not stop.is_set():
+            try:
+                moved = self.worker.run_once()
+            except ChainUnavailableError as exc:
+                logger.warning("outbox worker waiting for a chain node: %s", exc)
+                stop.wait(1.0)
+                continue
+            except Exception:  # a database hiccup or a bug must not end the worker: log it, pause, go on
+                logger.exception("outbox worker pass failed; retrying")
+                stop.wait(1.0)
+                continue
+            if moved == 0:
+                self._wake.wait(idle)
+                self._wake.clear()
+
     def stop(self) -> None:
         """Stop the scheduler (waiting for running jobs) and the worker."""
         if self._scheduler is not None:
@@ -141,6 +179,7 @@ class OracleService:
             self._scheduler = None
         if self._worker_stop is not None and self._worker_thread is not None:
             self._worker_stop.set()
+            self._wake.set()
             self._worker_thread.join(timeout=30)
         with _running_lock:
             if _running.get("service") is self:

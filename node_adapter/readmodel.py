@@ -5,6 +5,9 @@ Every table here can be dropped and rebuilt from the chain (``consortium index -
 
 from __future__ import annotations
 
+import json
+
+from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel
 
 from node_adapter.indexer import ChainEvent, HandlerProjection
@@ -396,6 +399,54 @@ class CaseTransitionView(SQLModel, table=True):
     tx_hash: str = Field(max_length=66)
 
 
+class ReportView(SQLModel, table=True):
+    """A report on a financed vehicle (repayment, valuation, telematics alert, DMV event, risk warning): its history."""
+
+    __tablename__ = "rm_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=66, index=True)
+    loan_id: int = Field(index=True)
+    report: str = Field(max_length=24)
+    """``repayment``, ``valuation`` (one reporter's), ``valuation_median`` (published), ``alert``, ``dmv``, ``risk``."""
+    reporter_member_id: int | None = None
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    """JSON of what was reported (days overdue and outstanding; value; alert kind and severity; event; score)."""
+    evidence_digest: str = Field(max_length=66)
+    block_number: int
+    block_time: int
+    tx_hash: str = Field(max_length=66)
+
+
+_REPORT_DETAIL: dict[str, tuple[str, tuple[str, ...]]] = {
+    "RepaymentReported": ("repayment", ("daysOverdue", "outstanding")),
+    "ValuationReported": ("valuation", ("value",)),
+    "ValuationAggregated": ("valuation_median", ("value", "reporters")),
+    "TelematicsAlertReported": ("alert", ("alertKind", "severity")),
+    "DmvEventReported": ("dmv", ("eventKind",)),
+    "RiskWarningReported": ("risk", ("score",)),
+}
+
+
+def _report(session: Session, event: ChainEvent) -> None:
+    v = event.values
+    name, fields = _REPORT_DETAIL[event.event]
+    reporter = v.get("reporterMemberId")
+    session.add(
+        ReportView(
+            subject=v["subject"],
+            loan_id=int(v["loanId"]),
+            report=name,
+            reporter_member_id=int(reporter) if reporter is not None else None,
+            detail=json.dumps({field: v[field] for field in fields}),
+            evidence_digest=v["evidenceDigest"],
+            block_number=event.block_number,
+            block_time=event.block_time,
+            tx_hash=event.tx_hash,
+        )
+    )
+
+
 def _loan(session: Session, event: ChainEvent) -> LoanView:
     loan = session.get(LoanView, int(event.values["loanId"]))
     if loan is None:
@@ -433,6 +484,7 @@ def _lien_changed(session: Session, event: ChainEvent) -> None:
 
 
 def _repayment(session: Session, event: ChainEvent) -> None:
+    _report(session, event)
     loan = _loan(session, event)
     loan.days_overdue, loan.outstanding = int(event.values["daysOverdue"]), str(event.values["outstanding"])
     session.add(loan)
@@ -440,6 +492,7 @@ def _repayment(session: Session, event: ChainEvent) -> None:
 
 def _valuation_aggregated(session: Session, event: ChainEvent) -> None:
     """The loan's value is the published median; a single report (``ValuationReported``) below the quorum is not."""
+    _report(session, event)
     loan = _loan(session, event)
     loan.last_value = str(event.values["value"])
     session.add(loan)
@@ -499,11 +552,15 @@ def _escalated(session: Session, event: ChainEvent) -> None:
 
 
 def collateral_projection() -> HandlerProjection:
-    """Loans, cases and every case transition, from the CollateralManager's events."""
+    """Loans, cases, every case transition and every report, from the CollateralManager's events."""
     manager = "CollateralManager"
     return HandlerProjection(
-        [LoanView, CaseView, CaseTransitionView],
+        [LoanView, CaseView, CaseTransitionView, ReportView],
         {
+            (manager, "ValuationReported"): _report,
+            (manager, "TelematicsAlertReported"): _report,
+            (manager, "DmvEventReported"): _report,
+            (manager, "RiskWarningReported"): _report,
             (manager, "LoanRegistered"): _loan_registered,
             (manager, "LienStatusChanged"): _lien_changed,
             (manager, "RepaymentReported"): _repayment,

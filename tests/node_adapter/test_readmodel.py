@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -16,6 +17,7 @@ from node_adapter.readmodel import (
     LoanView,
     MemberView,
     PointsView,
+    ReportView,
 )
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
@@ -28,10 +30,14 @@ def _snapshot(runtime: Runtime) -> dict[str, list[object]]:
             table.__name__: [row.model_dump() for row in session.exec(select(table)).all()]
             for table in (MemberView, KindView, AttestationView, PointsView, LoanView, CaseView)
         } | {
+            "reports": [
+                (r.loan_id, r.report, r.detail, r.evidence_digest, r.block_number)
+                for r in session.exec(select(ReportView).order_by(col(ReportView.id))).all()
+            ],
             "transitions": [
                 (t.case_id, t.from_state, t.to_state, t.evidence_digest, t.block_number)
                 for t in session.exec(select(CaseTransitionView).order_by(col(CaseTransitionView.id))).all()
-            ]
+            ],
         }
 
 
@@ -76,6 +82,14 @@ def test_read_model_follows_the_main_flow(chain: LocalChain, w3: Web3, tmp_path:
         ("appraised", "auctioned"),
         ("auctioned", "settled"),
     ]
+    with Session(runtime.engine) as session:
+        reports = session.exec(
+            select(ReportView).where(ReportView.loan_id == flow.loan_id).order_by(col(ReportView.id))
+        )
+        assert [(r.report, json.loads(r.detail)) for r in reports] == [
+            ("valuation", {"value": 910000}),
+            ("valuation_median", {"value": 910000, "reporters": 1}),
+        ]
     before = _snapshot(runtime)
     indexer.rebuild()
     assert _snapshot(runtime) == before

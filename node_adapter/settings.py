@@ -7,6 +7,7 @@ The defaults run against the local dev chain that ``make up`` starts. A real con
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,11 @@ from node_adapter.toolchain import project_root
 
 DEV_CHAIN_IDS = frozenset({31337, 1337})
 """Chain ids of local dev chains (Anvil, Ganache): the only ones a raw private key may sign for."""
+
+DEV_CONSORTIUM_KEY = hashlib.sha256(
+    b"VehicleEvidence dev-chain consortium key (public, for local chains only)"
+).digest()
+"""The subject-id key used on dev chains when none is configured; public, so refused on any other chain."""
 
 
 class SettingsError(NodeAdapterError, ValueError):
@@ -70,6 +76,11 @@ class NodeAdapterSettings(BaseSettings):
     dev_private_key: SecretStr | None = None
     """A raw private key: accepted only on dev chains (chain ids 31337 and 1337)."""
 
+    # ------------------------------------------------------------ vehicles
+    consortium_key_file: Path | None = None
+    """A file holding the hex of the consortium's subject key (VIN -> subject id, ``node_adapter.encoding``).
+    Without it, dev chains use a public dev key and every other chain refuses to make subject ids."""
+
     # ------------------------------------------------------------ storage
     database_url: str = ""
     """SQLAlchemy URL; empty means a SQLite file in ``state_dir``."""
@@ -112,6 +123,10 @@ class NodeAdapterSettings(BaseSettings):
             return account
         raise SettingsError("no signing key: set NODE_ADAPTER_KEYSTORE_PATH (or, on a dev chain, DEV_PRIVATE_KEY)")
 
+    def subject_key(self, chain_id: int) -> bytes:
+        """The consortium key subject ids are made with (see :func:`subject_key_for`)."""
+        return subject_key_for(chain_id, self.consortium_key_file)
+
     def _keystore_password(self) -> str:
         if self.keystore_password is not None:
             return self.keystore_password.get_secret_value()
@@ -121,6 +136,28 @@ class NodeAdapterSettings(BaseSettings):
             except OSError as exc:
                 raise SettingsError(f"cannot read NODE_ADAPTER_KEYSTORE_PASSWORD_FILE: {exc}") from exc
         raise SettingsError("the keystore needs a password: set NODE_ADAPTER_KEYSTORE_PASSWORD_FILE")
+
+
+def subject_key_for(chain_id: int, key_file: Path | None) -> bytes:
+    """The consortium key from ``key_file`` (hex, at least 16 bytes); without one, the public dev key, which only a
+    dev chain accepts."""
+    if key_file is not None:
+        try:
+            text = key_file.read_text().strip()
+        except OSError as exc:
+            raise SettingsError(f"cannot read NODE_ADAPTER_CONSORTIUM_KEY_FILE: {exc.strerror}") from exc
+        try:
+            key = bytes.fromhex(text.removeprefix("0x"))
+        except ValueError:
+            raise SettingsError("NODE_ADAPTER_CONSORTIUM_KEY_FILE does not hold hex") from None
+        if len(key) < 16:
+            raise SettingsError(f"the consortium key has {len(key)} bytes; at least 16 are required")
+        return key
+    if chain_id in DEV_CHAIN_IDS:
+        return DEV_CONSORTIUM_KEY
+    raise SettingsError(
+        f"chain {chain_id} is not a dev chain: set NODE_ADAPTER_CONSORTIUM_KEY_FILE to the consortium's subject key"
+    )
 
 
 def load_keystore(path: Path, password: str) -> LocalAccount:

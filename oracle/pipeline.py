@@ -53,6 +53,7 @@ from node_adapter.contract_errors import ContractRevert
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id
 from node_adapter.merkle import MerkleTree, batch_leaf
 from node_adapter.outbox import Outbox, OutboxTx, TxStatus
+from node_adapter.settings import subject_key_for
 from oracle.models import (
     IndexUpdate,
     LienChange,
@@ -143,9 +144,12 @@ class Oracle:
         suite: Suite,
         signers: dict[str, LocalAccount],
         *,
+        subject_key: bytes | None = None,
         estimator: ResidualEstimator | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``subject_key``: the consortium key (``NodeAdapterSettings.subject_key``); by default the dev key, which
+        only a dev chain accepts."""
         self.settings = settings
         self.engine = engine
         self.outbox = Outbox(engine)
@@ -155,7 +159,7 @@ class Oracle:
         self.clock = clock
         self.actions_queued = 0
         """Chain actions queued by this process (a change tells the scheduler to dispatch now)."""
-        self.subject_key = settings.subject_key(suite.collateral.chain_id)
+        self.subject_key = subject_key or subject_key_for(suite.collateral.chain_id, None)
         self.sources: dict[SourceName, SourceClient] = {
             name: SourceClient(
                 name,

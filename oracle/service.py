@@ -207,7 +207,7 @@ def open_service(
             logger.info("admitted the oracle's dev members and registered its kinds")
     else:
         raise OracleSettingsError(f"chain {chain_id} is not a dev chain: give each role a keystore (ORACLE_SIGNERS)")
-    oracle = Oracle(settings, runtime.engine, suite, signers)
+    oracle = Oracle(settings, runtime.engine, suite, signers, subject_key=node_settings.subject_key(chain_id))
     return OracleService(oracle, runtime.worker(list(signers.values())))
 
 

@@ -2,29 +2,22 @@
 
 The defaults run against the simulators ``consortium oracle simulators`` serves on port 8600 and the local dev chain;
 the chain, the database and the signing key of the first feed come from node_adapter's settings (``NODE_ADAPTER_*``).
-A real deployment points each source at its provider (``ORACLE_SOURCE_URLS``), sets the consortium key
-(``ORACLE_CONSORTIUM_KEY_FILE``) and one signing account per role it plays (``ORACLE_SIGNERS``, keystore files).
+A real deployment points each source at its provider (``ORACLE_SOURCE_URLS``) and gives one signing account per role
+it plays (``ORACLE_SIGNERS``, keystore files); the consortium key comes from ``NODE_ADAPTER_CONSORTIUM_KEY_FILE``.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from node_adapter.errors import NodeAdapterError
-from node_adapter.settings import DEV_CHAIN_IDS
 
 SourceName = Literal["dmv", "telematics", "market", "loans"]
 SOURCE_NAMES: tuple[SourceName, ...] = ("dmv", "telematics", "market", "loans")
-
-DEV_CONSORTIUM_KEY = hashlib.sha256(
-    b"VehicleEvidence dev-chain consortium key (public, for local chains only)"
-).digest()
-"""The subject-id key used on dev chains when none is configured; public, so refused on any other chain."""
 
 
 class OracleSettingsError(NodeAdapterError, ValueError):
@@ -58,9 +51,6 @@ class OracleSettings(BaseSettings):
     max_pages_per_run: int = Field(default=20, ge=1, le=10_000)
 
     # ------------------------------------------------------------ records
-    consortium_key: SecretStr | None = None
-    """Hex of the key subject ids are made with (HMAC of the VIN); ``consortium_key_file`` is preferred."""
-    consortium_key_file: Path | None = None
     stale_after: int = Field(default=7 * 86_400, gt=0)
     """A record whose time is this many seconds behind the newest one its source reported is stale (quarantined)."""
     batch_size: int = Field(default=1000, ge=1, le=20_000)
@@ -107,29 +97,3 @@ class OracleSettings(BaseSettings):
     def source_url(self, source: SourceName) -> str:
         """The base URL of ``source``."""
         return self.source_urls.get(source, f"{self.simulators_url}/{source}").rstrip("/")
-
-    def subject_key(self, chain_id: int) -> bytes:
-        """The consortium key; the public dev key only on dev chains."""
-        if self.consortium_key_file is not None:
-            try:
-                text = self.consortium_key_file.read_text().strip()
-            except OSError as exc:
-                raise OracleSettingsError(f"cannot read ORACLE_CONSORTIUM_KEY_FILE: {exc.strerror}") from exc
-            return _key_from_hex(text, "ORACLE_CONSORTIUM_KEY_FILE")
-        if self.consortium_key is not None:
-            return _key_from_hex(self.consortium_key.get_secret_value(), "ORACLE_CONSORTIUM_KEY")
-        if chain_id in DEV_CHAIN_IDS:
-            return DEV_CONSORTIUM_KEY
-        raise OracleSettingsError(
-            f"chain {chain_id} is not a dev chain: set ORACLE_CONSORTIUM_KEY_FILE to the consortium's subject key"
-        )
-
-
-def _key_from_hex(text: str, setting: str) -> bytes:
-    try:
-        key = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raise OracleSettingsError(f"{setting} is not hex") from None
-    if len(key) < 16:
-        raise OracleSettingsError(f"{setting} holds {len(key)} bytes; the consortium key has at least 16")
-    return key

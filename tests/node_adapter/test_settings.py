@@ -7,7 +7,7 @@ import pytest
 from eth_account import Account
 from pydantic import ValidationError
 
-from node_adapter.settings import NodeAdapterSettings, SettingsError
+from node_adapter.settings import DEV_CONSORTIUM_KEY, NodeAdapterSettings, SettingsError
 
 KEY = "0x" + "42" * 32
 
@@ -80,3 +80,20 @@ def test_bad_settings_name_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NODE_ADAPTER_CONFIRMATIONS", "-1")
     with pytest.raises(ValidationError, match="confirmations"):
         NodeAdapterSettings()
+
+
+def test_the_consortium_key_comes_from_its_file_and_the_dev_key_only_on_dev_chains(tmp_path: Path) -> None:
+    key_file = tmp_path / "consortium.key"
+    key_file.write_text("0x" + "ab" * 32 + "\n")
+    assert NodeAdapterSettings(consortium_key_file=key_file).subject_key(2024) == bytes.fromhex("ab" * 32)
+    assert NodeAdapterSettings().subject_key(31337) == DEV_CONSORTIUM_KEY
+    with pytest.raises(SettingsError, match="NODE_ADAPTER_CONSORTIUM_KEY_FILE"):
+        NodeAdapterSettings().subject_key(2024)
+    key_file.write_text("not hex")
+    with pytest.raises(SettingsError, match="does not hold hex"):
+        NodeAdapterSettings(consortium_key_file=key_file).subject_key(2024)
+    key_file.write_text("abcd")
+    with pytest.raises(SettingsError, match="at least 16"):
+        NodeAdapterSettings(consortium_key_file=key_file).subject_key(2024)
+    with pytest.raises(SettingsError, match="cannot read"):
+        NodeAdapterSettings(consortium_key_file=tmp_path / "missing").subject_key(2024)

@@ -193,6 +193,16 @@ class Severity(IntEnum):
     CRITICAL = 3
 
 
+class AlertKind(IntEnum):
+    """The ``alertKind`` codes telematics oracles report (the contract records them as given)."""
+
+    GEOFENCE_EXIT = 1
+    GPS_LOSS = 2
+    ODOMETER_ROLLBACK = 3
+    CRASH = 4
+    TAMPER = 5
+
+
 class DmvEventKind(IntEnum):
     SEIZURE = 0
     TRANSFER_ATTEMPT = 1
@@ -1329,6 +1339,7 @@ class Suite:
 __all__ = [
     "ZERO_BYTES32",
     "AbiFunction",
+    "AlertKind",
     "Authorization",
     "Batch",
     "Bytes32",

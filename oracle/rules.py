@@ -16,23 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import IntEnum
 from typing import Any
 
-from node_adapter.clients import Severity
+from node_adapter.clients import AlertKind, Severity
 from oracle.models import Crash, Odometer, Position, SourceEvent, Tamper
 from oracle.simulators.fleet import REGIONS_BY_CODE
 from oracle.store import VehicleState
-
-
-class AlertKind(IntEnum):
-    """The ``alertKind`` codes the oracle reports on chain."""
-
-    GEOFENCE_EXIT = 1
-    GPS_LOSS = 2
-    ODOMETER_ROLLBACK = 3
-    CRASH = 4
-    TAMPER = 5
 
 
 @dataclass(frozen=True)

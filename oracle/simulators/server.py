@@ -10,14 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-import uvicorn
-
 from node_adapter.localchain import free_port
+from node_adapter.serving import BackgroundServer, ServerError
 from oracle.simulators.apps import create_app
 from oracle.simulators.simulation import Simulation
 
@@ -51,8 +48,7 @@ class SimulatorServer:
         self.port = port if port is not None else free_port(host)
         self.speed = speed
         """Simulated seconds per real second when the clock runs by itself; ``None``: only ``/admin/advance``."""
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(create_app(self.simulation), host=host, port=self.port, name="simulators")
         self._ticker: threading.Thread | None = None
         self._stop_ticking = threading.Event()
 
@@ -65,29 +61,15 @@ class SimulatorServer:
         return f"{self.url}/{source}"
 
     def start(self, timeout: float = 10.0) -> SimulatorServer:
-        if self._thread is not None:
+        if self._server.running:
             raise SimulatorError("the simulator server is already running")
-        config = uvicorn.Config(
-            create_app(self.simulation), host=self.host, port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name=f"simulators:{self.port}", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self._thread.is_alive():
-                self._thread = None
-                raise SimulatorError(f"the simulator server on port {self.port} exited during start-up")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:  # noqa: S310 (http URL we built)
-                    if response.status == 200:
-                        logger.info("simulators serving", extra={"url": self.url, "seed": self.simulation.seed})
-                        self._start_clock()
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.02)
-        self.stop()
-        raise SimulatorError(f"the simulator server on port {self.port} did not answer /health within {timeout} s")
+        try:
+            self._server.start(timeout)
+        except ServerError as exc:
+            raise SimulatorError(str(exc)) from exc
+        logger.info("simulators serving", extra={"url": self.url, "seed": self.simulation.seed})
+        self._start_clock()
+        return self
 
     def _resume(self, seed: int, fleet_size: int, report_interval: int) -> Simulation:
         if self.state_file is not None and self.state_file.exists():
@@ -134,14 +116,10 @@ class SimulatorServer:
         if self._ticker is not None:
             self._ticker.join(timeout)
             self._ticker = None
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                raise SimulatorError(f"the simulator server on port {self.port} did not stop within {timeout} s")
-        self._thread = None
-        self._server = None
+        try:
+            self._server.stop(timeout)
+        except ServerError as exc:
+            raise SimulatorError(str(exc)) from exc
         self.save()
 
     def __enter__(self) -> SimulatorServer:

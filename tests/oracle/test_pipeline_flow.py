@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from node_adapter.clients import CaseState, Cause, LienStatus
-from oracle.rules import AlertKind
+from node_adapter.clients import AlertKind, CaseState, Cause, LienStatus
 from oracle.store import ActionStatus, ChainAction, LoanLink, SourceRecord, VehicleState
 from tests.oracle.conftest import OracleRig, assert_all_on_chain
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from node_adapter.clients import Severity
+from node_adapter.clients import AlertKind, Severity
 from oracle.models import SourceEvent, parse_event
-from oracle.rules import AlertKind, apply_reading
+from oracle.rules import apply_reading
 from oracle.simulators.fleet import REGIONS_BY_CODE
 from oracle.store import VehicleState
 

@@ -1,0 +1,195 @@
+"""The portal's REST API (``/api/v1``): thin routes over the services in auth.py, vehicles.py and documents.py."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel
+
+from consortium_portal import auth
+from consortium_portal.app import PortalContext
+from consortium_portal.auth import Principal
+from consortium_portal.documents import DocumentCheck, DocumentCheckRequest, check_document
+from consortium_portal.models import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyPublic,
+    ChallengeIssued,
+    ChallengeRequest,
+    Me,
+    SessionIssued,
+    SignInRequest,
+)
+from consortium_portal.vehicles import VehicleReport, vehicle_report
+from node_adapter.clients import role_names
+
+SESSION_COOKIE = "portal_session"
+
+router = APIRouter()
+
+
+def get_context(request: Request) -> PortalContext:
+    context: PortalContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[PortalContext, Depends(get_context)]
+
+
+def get_principal(
+    request: Request,
+    context: ContextDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Principal:
+    token = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        token = value.strip() if scheme.lower() == "bearer" else None
+    token = token or request.cookies.get(SESSION_COOKIE)
+    principal = auth.authenticate(
+        engine=context.engine, membership=context.suite.membership, token=token, api_key=x_api_key
+    )
+    context.member_limiter.hit(str(principal.member_id))
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+class Health(BaseModel):
+    status: str
+    chain_id: int
+    block: int
+    indexed_block: int | None
+
+
+@router.get("/health", tags=["health"])
+def health(context: ContextDep) -> Health:
+    """Whether the portal reaches the chain, and how far its read model is."""
+    checkpoint = context.indexer().checkpoint()
+    return Health(
+        status="ok",
+        chain_id=context.connection.chain_id,
+        block=context.connection.call(lambda w3: int(w3.eth.block_number)),
+        indexed_block=checkpoint.block_number if checkpoint is not None else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- sign-in
+
+
+@router.post("/api/v1/auth/challenge", tags=["sign-in"])
+def challenge(body: ChallengeRequest, context: ContextDep) -> ChallengeIssued:
+    """A one-time EIP-4361 message for the account to sign."""
+    uri = context.settings.url()
+    issued = auth.issue_challenge(
+        engine=context.engine,
+        address=body.address,
+        domain=urlsplit(uri).netloc,
+        uri=uri,
+        chain_id=context.connection.chain_id,
+        ttl=context.settings.challenge_ttl,
+    )
+    return ChallengeIssued(message=issued.message, nonce=issued.nonce, expires_at=issued.expires_at)
+
+
+@router.post("/api/v1/auth/session", tags=["sign-in"])
+def sign_in(body: SignInRequest, response: Response, context: ContextDep) -> SessionIssued:
+    """Exchange the signed challenge for a session (also set as an HttpOnly cookie)."""
+    token, session, member_id, roles = auth.sign_in(
+        engine=context.engine,
+        membership=context.suite.membership,
+        message=body.message,
+        signature=body.signature,
+        session_ttl=context.settings.session_ttl,
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=context.settings.session_ttl,
+        httponly=True,
+        samesite="lax",
+        secure=context.settings.url().startswith("https://"),
+    )
+    return SessionIssued(
+        token=token,
+        expires_at=session.expires_at,
+        account=session.account,
+        member_id=member_id,
+        roles=list(role_names(roles)),
+    )
+
+
+@router.delete("/api/v1/auth/session", status_code=204, tags=["sign-in"])
+def sign_out(
+    principal: PrincipalDep,
+    request: Request,
+    response: Response,
+    context: ContextDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    """End the current session."""
+    token = (authorization or "").partition(" ")[2].strip() or request.cookies.get(SESSION_COOKIE)
+    if principal.via == "session" and token:
+        auth.sign_out(engine=context.engine, token=token)
+    response.delete_cookie(SESSION_COOKIE)
+
+
+@router.get("/api/v1/me", tags=["sign-in"])
+def me(principal: PrincipalDep) -> Me:
+    """Who the portal takes the caller for, with the roles the chain gives it now."""
+    return Me(
+        account=principal.account,
+        member_id=principal.member_id,
+        roles=principal.role_names,
+        via=principal.via,
+        scope=principal.scope,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- API keys
+
+
+@router.post("/api/v1/api-keys", status_code=201, tags=["api keys"])
+def create_api_key(body: ApiKeyCreate, principal: PrincipalDep, context: ContextDep) -> ApiKeyIssued:
+    """A key for machine clients of this member (the key is shown once)."""
+    key, row = auth.create_api_key(engine=context.engine, principal=principal, name=body.name, scope=body.scope)
+    assert row.id is not None
+    return ApiKeyIssued(id=row.id, key=key, name=row.name, scope=row.scope)
+
+
+@router.get("/api/v1/api-keys", tags=["api keys"])
+def list_api_keys(principal: PrincipalDep, context: ContextDep) -> list[ApiKeyPublic]:
+    """This member's keys (never the keys themselves)."""
+    return [
+        ApiKeyPublic.model_validate(k, from_attributes=True)
+        for k in auth.list_api_keys(engine=context.engine, principal=principal)
+    ]
+
+
+@router.delete("/api/v1/api-keys/{key_id}", tags=["api keys"])
+def revoke_api_key(key_id: int, principal: PrincipalDep, context: ContextDep) -> ApiKeyPublic:
+    """Revoke a key of this member (revoking it again changes nothing)."""
+    principal.require_write()
+    row = auth.revoke_api_key(engine=context.engine, principal=principal, key_id=key_id)
+    return ApiKeyPublic.model_validate(row, from_attributes=True)
+
+
+# ---------------------------------------------------------------------------------------------------- verify
+
+
+@router.get("/api/v1/vehicles/{vin}", tags=["verify"])
+def verify_vehicle(vin: str, _principal: PrincipalDep, context: ContextDep) -> VehicleReport:
+    """Everything the chain says about a vehicle: attestations with their status, odometer timeline, alerts, loans,
+    cases and their every step (any active member)."""
+    now = context.connection.call(lambda w3: int(w3.eth.get_block("latest")["timestamp"]))
+    return vehicle_report(engine=context.engine, vin=vin, key=context.subject_key, now=now)
+
+
+@router.post("/api/v1/documents/verify", tags=["verify"])
+def verify_document(body: DocumentCheckRequest, _principal: PrincipalDep, context: ContextDep) -> DocumentCheck:
+    """Whether a document (with its salt) or a digest is on chain, by whom, when, and whether it is still valid."""
+    return check_document(engine=context.engine, suite=context.suite, request=body)

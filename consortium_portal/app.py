@@ -1,0 +1,191 @@
+"""The portal's FastAPI application: ``create_app()``, its context (database, chain, deployment), errors as HTTP.
+
+``create_app()`` with no arguments reads the settings at start-up (lifespan) and opens everything then; tests and
+``consortium up`` build a :class:`PortalContext` themselves and pass it in. Nothing is opened at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from consortium_portal.errors import PortalError, RateLimitedError
+from consortium_portal.models import ApiKey, PortalSession, SignInChallenge
+from consortium_portal.ratelimit import RateLimiter
+from consortium_portal.settings import PortalSettings
+from node_adapter.clients import Suite
+from node_adapter.connection import ChainConnection, ChainUnavailableError
+from node_adapter.contract_errors import (
+    ContractRevert,
+    InvalidRequestRevert,
+    NotFoundRevert,
+    UnauthorizedRevert,
+    UnexpectedStateRevert,
+)
+from node_adapter.deploy import Deployment
+from node_adapter.indexer import EventIndexer
+from node_adapter.runtime import Runtime
+from node_adapter.settings import NodeAdapterSettings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_portal_schema(engine: Engine) -> None:
+    """Create the portal's tables (idempotent)."""
+    tables = [
+        getattr(model, "__table__")  # noqa: B009 (SQLModel declares no type for it)
+        for model in (SignInChallenge, PortalSession, ApiKey)
+    ]
+    SQLModel.metadata.create_all(engine, tables=tables)
+
+
+@dataclass
+class PortalContext:
+    """What every request needs: settings, the database, the chain and the deployed suite."""
+
+    settings: PortalSettings
+    runtime: Runtime
+    deployment: Deployment
+    suite: Suite
+    subject_key: bytes
+    member_limiter: RateLimiter
+    ip_limiter: RateLimiter
+    _indexer_stop: threading.Event = field(default_factory=threading.Event)
+    _indexer_thread: threading.Thread | None = None
+
+    @property
+    def engine(self) -> Engine:
+        return self.runtime.engine
+
+    @property
+    def connection(self) -> ChainConnection:
+        return self.runtime.connection
+
+    @classmethod
+    def open(cls, settings: PortalSettings, node_settings: NodeAdapterSettings) -> PortalContext:
+        """Connect to the configured chain and database and find the recorded deployment."""
+        runtime = Runtime.open(node_settings)
+        create_portal_schema(runtime.engine)
+        deployment = runtime.deployment()
+        return cls(
+            settings=settings,
+            runtime=runtime,
+            deployment=deployment,
+            suite=Suite.from_deployment(runtime.connection, deployment),
+            subject_key=node_settings.subject_key(runtime.connection.chain_id),
+            member_limiter=RateLimiter(settings.member_rate, "for this member"),
+            ip_limiter=RateLimiter(settings.ip_rate, "from this address"),
+        )
+
+    def indexer(self) -> EventIndexer:
+        return self.runtime.indexer(self.deployment)
+
+    def start_indexing(self) -> None:
+        """Follow the chain into the read model in a background thread (one per database: see the README)."""
+        indexer = self.indexer()
+        interval = self.settings.index_interval
+
+        def follow() -> None:
+            while not self._indexer_stop.is_set():
+                try:
+                    if indexer.run_once() == 0:
+                        self._indexer_stop.wait(interval)
+                except ChainUnavailableError as exc:
+                    logger.warning("indexer waiting for a chain node: %s", exc)
+                    self._indexer_stop.wait(max(interval, 1.0))
+                except Exception:  # a bug or a database hiccup must not end indexing: log, pause, go on
+                    logger.exception("indexer pass failed; retrying")
+                    self._indexer_stop.wait(max(interval, 1.0))
+
+        self._indexer_stop.clear()
+        self._indexer_thread = threading.Thread(target=follow, name="portal-indexer", daemon=True)
+        self._indexer_thread.start()
+
+    def stop_indexing(self) -> None:
+        self._indexer_stop.set()
+        if self._indexer_thread is not None:
+            self._indexer_thread.join(timeout=30)
+            self._indexer_thread = None
+
+
+def create_app(context: PortalContext | None = None, *, index: bool = True) -> FastAPI:
+    """The portal. Without a context, one is opened from the environment's settings at start-up."""
+    from consortium_portal.api import router  # noqa: PLC0415 (routes import this module's context type)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = context is None
+        ctx = context or PortalContext.open(PortalSettings(), get_settings())
+        app.state.context = ctx
+        if own and index:
+            ctx.start_indexing()
+        try:
+            yield
+        finally:
+            if own:
+                ctx.stop_indexing()
+
+    app = FastAPI(
+        title="Vehicle Evidence Consortium portal",
+        version="1",
+        summary="Members sign in with their chain account; banks verify vehicles; every fact is checkable on chain.",
+        lifespan=lifespan,
+    )
+    if context is not None:
+        app.state.context = context
+    _install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_by_address(request: Request, call_next):  # type: ignore[no-untyped-def]
+        ctx: PortalContext | None = getattr(request.app.state, "context", None)
+        if ctx is not None and request.url.path.startswith("/api/"):
+            try:
+                ctx.ip_limiter.hit(request.client.host if request.client else "unknown")
+            except RateLimitedError as exc:
+                return _error_response(exc)
+        return await call_next(request)
+
+    app.include_router(router)
+    return app
+
+
+def _error_response(exc: PortalError) -> JSONResponse:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
+    return JSONResponse(status_code=exc.status, content={"error": exc.code, "message": str(exc)}, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def portal_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, PortalError)
+        return _error_response(exc)
+
+    async def contract_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ContractRevert)
+        status = 500
+        for category, code in (
+            (UnauthorizedRevert, 403),
+            (NotFoundRevert, 404),
+            (UnexpectedStateRevert, 409),
+            (InvalidRequestRevert, 422),
+        ):
+            if isinstance(exc, category):
+                status = code
+                break
+        return JSONResponse(status_code=status, content=exc.to_json())
+
+    async def chain_down(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            status_code=503, content={"error": "chain_unavailable", "message": str(exc)}, headers={"Retry-After": "5"}
+        )
+
+    app.add_exception_handler(PortalError, portal_error)
+    app.add_exception_handler(ContractRevert, contract_error)
+    app.add_exception_handler(ChainUnavailableError, chain_down)

@@ -1,0 +1,52 @@
+"""The portal's errors: services raise these, and one handler in app.py turns each into its HTTP status."""
+
+from __future__ import annotations
+
+from node_adapter.errors import NodeAdapterError
+
+
+class PortalError(NodeAdapterError):
+    """Root of the portal's errors; ``status`` is the HTTP status it answers with."""
+
+    status = 400
+    code = "bad_request"
+
+
+class NotSignedInError(PortalError):
+    """No valid session or API key (missing, unknown, expired, revoked)."""
+
+    status = 401
+    code = "not_signed_in"
+
+
+class SignInError(PortalError):
+    """A sign-in that cannot be accepted: a bad signature, an unknown, used or expired challenge."""
+
+    status = 401
+    code = "sign_in_refused"
+
+
+class ForbiddenError(PortalError, PermissionError):
+    """Signed in, but not allowed: not an active member, a missing role, a read-only key."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFoundError(PortalError, LookupError):
+    status = 404
+    code = "not_found"
+
+
+class InvalidInputError(PortalError, ValueError):
+    status = 422
+    code = "invalid_input"
+
+
+class RateLimitedError(PortalError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

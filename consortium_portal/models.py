@@ -1,0 +1,120 @@
+"""The portal's own tables: sign-in challenges, sessions and API keys (secrets stored only as hashes)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SignInChallenge(SQLModel, table=True):
+    """A one-time sign-in message the portal issued for an account."""
+
+    __tablename__ = "portal_challenge"
+
+    nonce: str = Field(primary_key=True, max_length=64)
+    account: str = Field(max_length=42, index=True)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class PortalSession(SQLModel, table=True):
+    """A signed-in account; the token is given to the member once and kept here as its SHA-256."""
+
+    __tablename__ = "portal_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    account: str = Field(max_length=42, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+
+class Scope(StrEnum):
+    READ = "read"
+    """Reads only (verify, look up)."""
+    WRITE = "write"
+    """Reads and writes (attest, report)."""
+
+
+class ApiKey(SQLModel, table=True):
+    """A machine client's key, bound to a member's account and a scope; the key is kept as its SHA-256."""
+
+    __tablename__ = "portal_api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    """The key's first characters, to recognise it in a list."""
+    name: str = Field(max_length=100)
+    account: str = Field(max_length=42, index=True)
+    member_id: int = Field(index=True)
+    scope: Scope = Field(max_length=8)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+# ---------------------------------------------------------------------------------------------------- API shapes
+
+
+class ChallengeRequest(BaseModel):
+    address: str = PydanticField(description="The account that will sign, 0x-prefixed (any case).")
+
+
+class ChallengeIssued(BaseModel):
+    message: str = PydanticField(description="Sign exactly this text (EIP-191 personal_sign).")
+    nonce: str
+    expires_at: datetime
+
+
+class SignInRequest(BaseModel):
+    message: str = PydanticField(max_length=4000)
+    signature: str = PydanticField(max_length=200, description="0x-hex, 65 bytes.")
+
+
+class SessionIssued(BaseModel):
+    token: str = PydanticField(description="Send as 'Authorization: Bearer <token>' (also set as a cookie).")
+    expires_at: datetime
+    account: str
+    member_id: int
+    roles: list[str]
+
+
+class Me(BaseModel):
+    account: str
+    member_id: int
+    roles: list[str]
+    via: str = PydanticField(description="session or api-key")
+    scope: Scope
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = PydanticField(min_length=1, max_length=100)
+    scope: Scope = Scope.READ
+
+
+class ApiKeyIssued(BaseModel):
+    id: int
+    key: str = PydanticField(description="Shown once: send as 'X-API-Key: <key>'.")
+    name: str
+    scope: Scope
+
+
+class ApiKeyPublic(BaseModel):
+    id: int
+    prefix: str
+    name: str
+    scope: Scope
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None

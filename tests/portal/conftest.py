@@ -1,0 +1,126 @@
+"""A portal served over real HTTP, on a deployed suite on the test's Anvil node, with a small consortium."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from consortium_portal.app import PortalContext, create_app
+from consortium_portal.settings import PortalSettings
+from node_adapter.artifacts import load_artifact
+from node_adapter.clients import KindFlag, Role, Suite
+from node_adapter.devchain import pass_proposal
+from node_adapter.localchain import LocalChain, free_port
+from node_adapter.outbox import OutboxTx
+from node_adapter.runtime import Runtime
+from node_adapter.serving import BackgroundServer
+from node_adapter.settings import NodeAdapterSettings
+from node_adapter.txworker import TxWorker
+
+INSPECTION, CLAIM = 1, 2
+MEMBERS: dict[str, tuple[int, Role]] = {
+    "dealer": (3, Role.DEALER),
+    "bank": (4, Role.BANK),
+    "insurer": (5, Role.INSURER),
+    "dmv": (6, Role.DMV_ORACLE),
+    "price": (7, Role.PRICE_ORACLE),
+    "telematics": (8, Role.TELEMATICS_ORACLE),
+    "agency": (9, Role.DISPOSAL_AGENCY),
+}
+"""Dev account index and role of each member the rig admits (accounts 0-2 are the governors)."""
+
+
+@dataclass
+class PortalRig:
+    url: str
+    context: PortalContext
+    suite: Suite
+    accounts: dict[str, LocalAccount]
+    worker: TxWorker
+    keys: Iterator[int] = field(default_factory=itertools.count)
+
+    def http(self, **headers: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def sign_in(self, who: str) -> str:
+        """A session token for ``who`` (a member name, or ``governor``)."""
+        account = self.accounts[who]
+        with self.http() as http:
+            issued = http.post("/api/v1/auth/challenge", json={"address": account.address})
+            assert issued.status_code == 200, issued.text
+            message = issued.json()["message"]
+            signature = Account.sign_message(encode_defunct(text=message), account.key).signature.hex()
+            session = http.post("/api/v1/auth/session", json={"message": message, "signature": "0x" + signature})
+        assert session.status_code == 200, session.text
+        token: str = session.json()["token"]
+        return token
+
+    def as_member(self, who: str) -> httpx.Client:
+        return self.http(Authorization=f"Bearer {self.sign_in(who)}")
+
+    def write(self, submit: Callable[[Any, str], OutboxTx]) -> OutboxTx:
+        """Run one chain write (``submit(outbox, key)``) to confirmation, then index it."""
+        outbox = self.context.runtime.outbox
+        tx = submit(outbox, f"test-{next(self.keys)}")
+        self.worker.drain()
+        done = outbox.wait(tx.idempotency_key).raise_for_status()
+        self.context.indexer().sync()
+        return done
+
+
+def admit_consortium(w3: Web3, suite: Suite, governors: list[LocalAccount], accounts: dict[str, LocalAccount]) -> None:
+    calls: list[bytes] = []
+    targets: list[str] = []
+    for name, (_index, role) in MEMBERS.items():
+        targets.append(suite.membership.address)
+        calls.append(
+            suite.membership.encode_admit_member(
+                accounts=[accounts[name].address], roles=int(role), metadata_digest=Web3.keccak(text=name)
+            )
+        )
+    for kind, roles, flags in (
+        (INSPECTION, Role.DEALER | Role.REPAIR_SHOP | Role.INSURER, KindFlag.ODOMETER),
+        (CLAIM, Role.INSURER, 0),
+    ):
+        targets.append(suite.registry.address)
+        calls.append(
+            suite.registry.calldata("registerKind", kind, Web3.keccak(text=f"kind-{kind}"), int(roles), 10, int(flags))
+        )
+    membership = w3.eth.contract(address=suite.membership.address, abi=load_artifact("Membership").abi)
+    pass_proposal(w3, membership, governors=governors, targets=targets, calldatas=calls, description="the consortium")
+
+
+def make_portal(chain: LocalChain, w3: Web3, tmp_path: Path, **settings: Any) -> Iterator[PortalRig]:
+    node_settings = NodeAdapterSettings(
+        rpc_urls=[chain.url], chain_id=chain.chain_id, state_dir=tmp_path / "state", network="portal-test"
+    )
+    runtime = Runtime.open(node_settings)
+    deployment, _ = runtime.deploy()
+    suite = Suite.from_deployment(runtime.connection, deployment)
+    keys = [Account.from_key(a.private_key) for a in chain.accounts]
+    accounts = {name: keys[index] for name, (index, _role) in MEMBERS.items()} | {
+        "governor": keys[0],
+        "outsider": Account.create(),
+    }
+    admit_consortium(w3, suite, keys[:3], accounts)
+    port = free_port()
+    context = PortalContext.open(PortalSettings(port=port, **settings), node_settings)
+    context.indexer().sync()
+    worker = runtime.worker([a for n, a in accounts.items() if n != "outsider"] + keys[1:3])
+    with BackgroundServer(create_app(context), port=port, name="portal") as server:
+        yield PortalRig(server.url, context, suite, accounts, worker)
+
+
+@pytest.fixture
+def portal(chain: LocalChain, w3: Web3, tmp_path: Path) -> Iterator[PortalRig]:
+    yield from make_portal(chain, w3, tmp_path)

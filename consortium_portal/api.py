@@ -22,7 +22,7 @@ from consortium_portal.models import (
     SessionIssued,
     SignInRequest,
 )
-from consortium_portal.vehicles import VehicleReport, vehicle_report
+from consortium_portal.vehicles import VehicleReport, subject_of, vehicle_report
 from node_adapter.clients import role_names
 
 SESSION_COOKIE = "portal_session"
@@ -31,7 +31,9 @@ router = APIRouter()
 
 
 def get_context(request: Request) -> PortalContext:
+    """The portal's context, after counting the request against its client address's rate."""
     context: PortalContext = request.app.state.context
+    context.ip_limiter.hit(request.client.host if request.client else "unknown")
     return context
 
 
@@ -49,9 +51,10 @@ def get_principal(
         scheme, _, value = authorization.partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else None
     token = token or request.cookies.get(SESSION_COOKIE)
-    principal = auth.authenticate(
-        engine=context.engine, membership=context.suite.membership, token=token, api_key=x_api_key
-    )
+    block, now = context.head()
+    request.state.head = (block, now)
+    principal = auth.authenticate(engine=context.engine, authorize=context.authorizer(block), token=token,
+                                  api_key=x_api_key)  # fmt: skip
     context.member_limiter.hit(str(principal.member_id))
     return principal
 
@@ -101,7 +104,7 @@ def sign_in(body: SignInRequest, response: Response, context: ContextDep) -> Ses
     """Exchange the signed challenge for a session (also set as an HttpOnly cookie)."""
     token, session, member_id, roles = auth.sign_in(
         engine=context.engine,
-        membership=context.suite.membership,
+        authorize=context.suite.membership.authorize,
         message=body.message,
         signature=body.signature,
         session_ttl=context.settings.session_ttl,
@@ -181,12 +184,22 @@ def revoke_api_key(key_id: int, principal: PrincipalDep, context: ContextDep) ->
 # ---------------------------------------------------------------------------------------------------- verify
 
 
-@router.get("/api/v1/vehicles/{vin}", tags=["verify"])
-def verify_vehicle(vin: str, _principal: PrincipalDep, context: ContextDep) -> VehicleReport:
+@router.get("/api/v1/vehicles/{vin}", tags=["verify"], response_model=VehicleReport)
+def verify_vehicle(vin: str, request: Request, _principal: PrincipalDep, context: ContextDep) -> Response:
     """Everything the chain says about a vehicle: attestations with their status, odometer timeline, alerts, loans,
     cases and their every step (any active member)."""
-    now = context.connection.call(lambda w3: int(w3.eth.get_block("latest")["timestamp"]))
-    return vehicle_report(engine=context.engine, vin=vin, key=context.subject_key, now=now)
+    _block, now = request.state.head
+    _vin, subject = subject_of(vin, context.subject_key)
+    indexed = context.indexed_block()
+    cached = context.reports.get((subject, indexed or 0))
+    if cached is not None and now < cached[1]:
+        return Response(content=cached[0], media_type="application/json")
+    report = vehicle_report(engine=context.engine, vin=vin, key=context.subject_key, now=now)
+    body = report.model_dump_json().encode()
+    # the report holds until the read model moves on or the next expiry in it passes
+    holds_until = min((a.expiry for a in report.attestations if a.expiry > now), default=2**63)
+    context.reports.put((subject, report.as_of_block or 0), (body, holds_until))
+    return Response(content=body, media_type="application/json")
 
 
 @router.post("/api/v1/documents/verify", tags=["verify"])

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
+from web3 import Web3
+from web3.types import RPCEndpoint
 
 from consortium_portal.errors import PortalError, RateLimitedError
 from consortium_portal.models import ApiKey, PortalSession, SignInChallenge
 from consortium_portal.ratelimit import RateLimiter
 from consortium_portal.settings import PortalSettings
-from node_adapter.clients import Suite
+from node_adapter.clients import Authorization, Suite
 from node_adapter.connection import ChainConnection, ChainUnavailableError
 from node_adapter.contract_errors import (
     ContractRevert,
@@ -31,11 +35,38 @@ from node_adapter.contract_errors import (
     UnexpectedStateRevert,
 )
 from node_adapter.deploy import Deployment
-from node_adapter.indexer import EventIndexer
+from node_adapter.errors import ChainError
+from node_adapter.indexer import EventIndexer, IndexerCheckpoint
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings, get_settings
 
 logger = logging.getLogger(__name__)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class LruCache(Generic[K, V]):
+    """A small thread-safe least-recently-used map."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 def create_portal_schema(engine: Engine) -> None:
@@ -60,6 +91,9 @@ class PortalContext:
     ip_limiter: RateLimiter
     _indexer_stop: threading.Event = field(default_factory=threading.Event)
     _indexer_thread: threading.Thread | None = None
+    _authorizations: LruCache[tuple[str, int], Authorization] = field(default_factory=lambda: LruCache(4096))
+    reports: LruCache[tuple[str, int], tuple[bytes, int]] = field(default_factory=lambda: LruCache(1024))
+    """Serialised vehicle reports by (subject, indexed block), with the chain time until which they hold."""
 
     @property
     def engine(self) -> Engine:
@@ -87,6 +121,42 @@ class PortalContext:
 
     def indexer(self) -> EventIndexer:
         return self.runtime.indexer(self.deployment)
+
+    def head(self) -> tuple[int, int]:
+        """The chain's latest block: (number, timestamp). A raw request: web3's block formatting costs more than the
+        round trip, and this runs on every request."""
+
+        def latest(w3: Web3) -> tuple[int, int]:
+            response = w3.provider.make_request(RPCEndpoint("eth_getBlockByNumber"), ["latest", False])
+            block = response.get("result") if isinstance(response, dict) else None
+            if not isinstance(block, dict):
+                raise ChainError(f"the node answered eth_getBlockByNumber with {str(response)[:200]}")
+            return int(block["number"], 16), int(block["timestamp"], 16)
+
+        return self.connection.call(latest)
+
+    def authorizer(self, block: int) -> Callable[[str], Authorization]:
+        """``Membership.authorize`` as of ``block``: asked once per account and block (rights change only in a
+        block, so a suspension still takes effect at the first request that sees its block)."""
+
+        def authorize(account: str) -> Authorization:
+            cached = self._authorizations.get((account, block))
+            if cached is None:
+                cached = self.suite.membership.authorize(account)
+                self._authorizations.put((account, block), cached)
+            return cached
+
+        return authorize
+
+    def indexed_block(self) -> int | None:
+        """The last block the read model has folded in."""
+        with Session(self.engine) as session:
+            checkpoint = session.get(IndexerCheckpoint, self.indexer_name)
+        return checkpoint.block_number if checkpoint is not None else None
+
+    @property
+    def indexer_name(self) -> str:
+        return f"{self.deployment.network}-run{self.deployment.run}"
 
     def start_indexing(self) -> None:
         """Follow the chain into the read model in a background thread (one per database: see the README)."""
@@ -142,16 +212,6 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> F
     if context is not None:
         app.state.context = context
     _install_error_handlers(app)
-
-    @app.middleware("http")
-    async def limit_by_address(request: Request, call_next):  # type: ignore[no-untyped-def]
-        ctx: PortalContext | None = getattr(request.app.state, "context", None)
-        if ctx is not None and request.url.path.startswith("/api/"):
-            try:
-                ctx.ip_limiter.hit(request.client.host if request.client else "unknown")
-            except RateLimitedError as exc:
-                return _error_response(exc)
-        return await call_next(request)
 
     app.include_router(router)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +24,10 @@ from sqlmodel import Session, col, select
 
 from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError, NotSignedInError, SignInError
 from consortium_portal.models import ApiKey, PortalSession, Scope, SignInChallenge, utcnow
-from node_adapter.clients import MembershipClient, role_names
+from node_adapter.clients import Authorization, role_names
+
+Authorize = Callable[[str], Authorization]
+"""``Membership.authorize`` (as of a block): an account's active member and roles, or (0, 0)."""
 
 STATEMENT = "Sign in to the Vehicle Evidence Consortium portal."
 API_KEY_PREFIX = "vec_"
@@ -103,7 +107,7 @@ def issue_challenge(*, engine: Engine, address: str, domain: str, uri: str, chai
 
 
 def sign_in(
-    *, engine: Engine, membership: MembershipClient, message: str, signature: str, session_ttl: int
+    *, engine: Engine, authorize: Authorize, message: str, signature: str, session_ttl: int
 ) -> tuple[str, PortalSession, int, int]:
     """Check a signed challenge and open a session: (token, session, member id, roles)."""
     nonce = next((line[len("Nonce: ") :] for line in message.splitlines() if line.startswith("Nonce: ")), None)
@@ -129,7 +133,7 @@ def sign_in(
         )
     if used.rowcount != 1:
         raise SignInError("this challenge was already used: ask for a new one")
-    authorization = membership.authorize(challenge.account)
+    authorization = authorize(challenge.account)
     if authorization.member_id == 0:
         raise ForbiddenError(f"{challenge.account} is not an account of an active member")
     token = secrets.token_urlsafe(32)
@@ -151,16 +155,18 @@ def sign_out(*, engine: Engine, token: str) -> None:
             session.commit()
 
 
-def authenticate(*, engine: Engine, membership: MembershipClient, token: str | None, api_key: str | None) -> Principal:
+def authenticate(*, engine: Engine, authorize: Authorize, token: str | None, api_key: str | None) -> Principal:
     """The caller of a request, with its rights read from the chain now."""
     if api_key:
         with Session(engine) as session:
             key = session.exec(select(ApiKey).where(ApiKey.key_hash == _hash(api_key))).first()
             if key is None or key.revoked_at is not None:
                 raise NotSignedInError("unknown or revoked API key")
-            key.last_used_at = utcnow()
-            session.add(key)
-            session.commit()
+            now = utcnow()
+            if key.last_used_at is None or _aware(key.last_used_at) < now - timedelta(minutes=1):
+                key.last_used_at = now  # to the minute: a write per request would serialise every client
+                session.add(key)
+                session.commit()
             account, via, scope, key_id = key.account, "api-key", key.scope, key.id
     elif token:
         with Session(engine) as session:
@@ -170,7 +176,7 @@ def authenticate(*, engine: Engine, membership: MembershipClient, token: str | N
         account, via, scope, key_id = row.account, "session", Scope.WRITE, None
     else:
         raise NotSignedInError("sign in (Authorization: Bearer <token>) or send an API key (X-API-Key)")
-    authorization = membership.authorize(account)
+    authorization = authorize(account)
     if authorization.member_id == 0:
         raise ForbiddenError(f"{account} is no longer an account of an active member (suspended, expelled or removed)")
     return Principal(account, authorization.member_id, authorization.roles, via, scope, key_id)

@@ -232,8 +232,7 @@ def up(
     _serve(
         chain,
         state_dir,
-        "[yellow]Running: the chain, the contracts and the services above. The portal is not part of `up` yet."
-        "[/yellow]",
+        "[yellow]Running: the chain, the contracts and the services above.[/yellow]",
         on_start=start,
         on_stop=stop,
     )

@@ -41,7 +41,12 @@ def test_up_runs_a_chain_and_a_second_up_says_so(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "COLUMNS": "200", "ORACLE_SIMULATORS_URL": f"http://127.0.0.1:{free_port()}"},
+        env={
+            **os.environ,
+            "COLUMNS": "200",
+            "ORACLE_SIMULATORS_URL": f"http://127.0.0.1:{free_port()}",
+            "PORTAL_PORT": str(free_port()),
+        },
     )
     try:
         run_file = tmp_path / "chain.json"

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from node_adapter.localchain import free_port
 from tests.oracle.conftest import OracleRig
 
@@ -60,9 +62,10 @@ def _oracle_report(state_dir: Path) -> dict[str, Any]:
     return report
 
 
-def _up(state_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+def _up(state_dir: Path, log: Path, portal_port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "PORTAL_PORT": str(portal_port),
         "ORACLE_SIMULATORS_URL": f"http://127.0.0.1:{free_port()}",
         "ORACLE_SIMULATOR_SPEED": "600",
         "ORACLE_SIMULATOR_FLEET": "20",
@@ -84,10 +87,11 @@ def _wait_until(check: Callable[[], bool], process: subprocess.Popen[bytes], log
         time.sleep(0.5)
 
 
-def test_up_runs_the_simulators_and_the_oracle_and_a_second_run_resumes(tmp_path: Path) -> None:
+def test_up_runs_the_simulators_the_oracle_and_the_portal_and_a_second_run_resumes(tmp_path: Path) -> None:
     log = tmp_path / "up.log"
     for run in (1, 2):
-        process = _up(tmp_path, log)
+        portal_port = free_port()
+        process = _up(tmp_path, log, portal_port)
         try:
 
             def working(run: int = run) -> bool:
@@ -105,6 +109,9 @@ def test_up_runs_the_simulators_and_the_oracle_and_a_second_run_resumes(tmp_path
             _wait_until(working, process, log, f"the oracle to work (run {run})")
             report = _oracle_report(tmp_path)
             assert all(feed.get("healthy", True) for feed in report["feeds"].values()), report["feeds"]
+            health = httpx.get(f"http://127.0.0.1:{portal_port}/health", timeout=10).json()
+            assert health["status"] == "ok"
+            assert health["indexed_block"] is not None
             assert report["quarantined"] == {}
             assert _consortium("chain", "down", "--state-dir", str(tmp_path)).returncode == 0
             assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
@@ -115,6 +122,7 @@ def test_up_runs_the_simulators_and_the_oracle_and_a_second_run_resumes(tmp_path
         assert (tmp_path / "simulators" / "simulation.pickle").exists()
     text = log.read_text()
     assert text.count("simulators (DMV, telematics, market, loans) at") == 2
+    assert text.count("portal at http://127.0.0.1:") == 2
     assert "already deployed (kept from the last run)" in text
 
 

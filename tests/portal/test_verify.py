@@ -190,3 +190,19 @@ def test_a_document_is_authentic_while_its_record_is_valid(portal: PortalRig) ->
     with portal.as_member("bank") as bank:
         revoked = bank.post("/api/v1/documents/verify", json={"document": salted.salted_document()}).json()
     assert (revoked["found"], revoked["valid"], revoked["status"]) == (True, False, "revoked")
+
+
+def test_a_cached_report_follows_new_blocks_and_expiries(portal: PortalRig, w3: Web3) -> None:
+    now = w3.eth.get_block("latest")["timestamp"]
+    cover = _attest(portal, "insurer", CLAIM, {"cover": "one hour"}, expiry=now + 3600)
+    with portal.as_member("bank") as bank:
+        first = bank.get(f"/api/v1/vehicles/{VIN}").json()
+        assert bank.get(f"/api/v1/vehicles/{VIN}").json() == first  # served again, unchanged
+        assert [a["status"] for a in first["attestations"]] == ["valid"]
+        increase_time(w3, 7200)  # an empty block: the read model has nothing new, but the cover has expired
+        expired = bank.get(f"/api/v1/vehicles/{VIN}").json()
+        assert [(a["uid"], a["status"]) for a in expired["attestations"]] == [(cover, "expired")]
+        claim = _attest(portal, "insurer", CLAIM, {"claim": "windscreen"})  # a new record, indexed
+        latest = bank.get(f"/api/v1/vehicles/{VIN}").json()
+    assert [a["uid"] for a in latest["attestations"]] == [cover, claim]
+    assert latest["as_of_block"] > first["as_of_block"]

@@ -6,12 +6,14 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from consortium_portal import auth
+from consortium_portal import attest, auth
 from consortium_portal.app import PortalContext
+from consortium_portal.attest import AttestRequest, PreparedAttestation, RelayRequest
 from consortium_portal.auth import Principal
 from consortium_portal.documents import DocumentCheck, DocumentCheckRequest, check_document
+from consortium_portal.kinds import CATALOGUE
 from consortium_portal.models import (
     ApiKeyCreate,
     ApiKeyIssued,
@@ -53,8 +55,9 @@ def get_principal(
     token = token or request.cookies.get(SESSION_COOKIE)
     block, now = context.head()
     request.state.head = (block, now)
-    principal = auth.authenticate(engine=context.engine, authorize=context.authorizer(block), token=token,
-                                  api_key=x_api_key)  # fmt: skip
+    principal = auth.authenticate(
+        engine=context.engine, authorize=context.authorizer(block), token=token, api_key=x_api_key
+    )
     context.member_limiter.hit(str(principal.member_id))
     return principal
 
@@ -206,3 +209,97 @@ def verify_vehicle(vin: str, request: Request, _principal: PrincipalDep, context
 def verify_document(body: DocumentCheckRequest, _principal: PrincipalDep, context: ContextDep) -> DocumentCheck:
     """Whether a document (with its salt) or a digest is on chain, by whom, when, and whether it is still valid."""
     return check_document(engine=context.engine, suite=context.suite, request=body)
+
+
+# ---------------------------------------------------------------------------------------------------- attest
+
+
+class KindPublic(BaseModel):
+    kind: int
+    name: str
+    roles: list[str]
+    odometer: bool
+    schema_digest: str
+    registered: bool
+    schema_: dict[str, object] = Field(alias="schema")
+
+
+@router.get("/api/v1/kinds", tags=["attest"])
+def kinds(_principal: PrincipalDep, context: ContextDep) -> list[KindPublic]:
+    """The kinds the portal attests, each with its record's JSON schema and whether the chain has it registered
+    with that schema."""
+    out = []
+    for spec in CATALOGUE.values():
+        view = context.suite.registry.get_kind(spec.kind)
+        registered = view.kind.exists and view.kind.active and view.schema_digest.lower() == spec.schema_digest
+        out.append(
+            KindPublic(
+                kind=spec.kind,
+                name=spec.name,
+                roles=list(role_names(int(spec.roles))),
+                odometer=spec.odometer,
+                schema_digest=spec.schema_digest,
+                registered=registered,
+                schema=spec.schema,
+            )
+        )
+    return out
+
+
+@router.post("/api/v1/attestations", status_code=201, tags=["attest"])
+def prepare_attestation(
+    body: AttestRequest,
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> PreparedAttestation:
+    """Validate a record against its kind's schema, salt it, store it, and answer what the attester signs (or the
+    transaction it may send itself). The same ``Idempotency-Key`` answers the same prepared record."""
+    _block, now = request.state.head
+    return attest.prepare(
+        engine=context.engine,
+        suite=context.suite,
+        principal=principal,
+        request=body,
+        key=context.subject_key,
+        now=now,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post("/api/v1/attestations/{document_id}/signature", tags=["attest"])
+def relay_attestation(
+    document_id: int, body: RelayRequest, request: Request, principal: PrincipalDep, context: ContextDep
+) -> PreparedAttestation:
+    """The attester's EIP-712 signature: checked, then relayed to the chain through the outbox (sending it again
+    changes nothing)."""
+    _block, now = request.state.head
+    return attest.relay(
+        engine=context.engine,
+        suite=context.suite,
+        outbox=context.runtime.outbox,
+        relayer=context.relayer.address,
+        principal=principal,
+        document_id=document_id,
+        signature=body.signature,
+        now=now,
+    )
+
+
+@router.get("/api/v1/attestations/{document_id}", tags=["attest"])
+def attestation_status(document_id: int, principal: PrincipalDep, context: ContextDep) -> PreparedAttestation:
+    """Where a record this member prepared stands: prepared, relayed, confirmed or failed (with the reason)."""
+    return attest.status(
+        engine=context.engine,
+        suite=context.suite,
+        outbox=context.runtime.outbox,
+        principal=principal,
+        document_id=document_id,
+    )
+
+
+@router.get("/api/v1/documents/{digest}", tags=["attest"])
+def read_document(digest: str, principal: PrincipalDep, context: ContextDep) -> dict[str, object]:
+    """A document's content with its salt, for the attester's member and a bank lending on the vehicle."""
+    return attest.read_document(engine=context.engine, principal=principal, digest=digest)

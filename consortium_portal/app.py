@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
@@ -22,7 +23,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint
 
 from consortium_portal.errors import PortalError, RateLimitedError
-from consortium_portal.models import ApiKey, PortalSession, SignInChallenge
+from consortium_portal.models import ApiKey, PortalDocument, PortalSession, SignInChallenge
 from consortium_portal.ratelimit import RateLimiter
 from consortium_portal.settings import PortalSettings
 from node_adapter.clients import Authorization, Suite
@@ -73,7 +74,7 @@ def create_portal_schema(engine: Engine) -> None:
     """Create the portal's tables (idempotent)."""
     tables = [
         getattr(model, "__table__")  # noqa: B009 (SQLModel declares no type for it)
-        for model in (SignInChallenge, PortalSession, ApiKey)
+        for model in (SignInChallenge, PortalSession, ApiKey, PortalDocument)
     ]
     SQLModel.metadata.create_all(engine, tables=tables)
 
@@ -87,10 +88,14 @@ class PortalContext:
     deployment: Deployment
     suite: Suite
     subject_key: bytes
+    relayer: LocalAccount
+    """The portal's own account: it relays what members signed (it needs no role; records are the signers')."""
     member_limiter: RateLimiter
     ip_limiter: RateLimiter
     _indexer_stop: threading.Event = field(default_factory=threading.Event)
     _indexer_thread: threading.Thread | None = None
+    _worker_thread: threading.Thread | None = None
+    _worker_stop: threading.Event | None = None
     _authorizations: LruCache[tuple[str, int], Authorization] = field(default_factory=lambda: LruCache(4096))
     reports: LruCache[tuple[str, int], tuple[bytes, int]] = field(default_factory=lambda: LruCache(1024))
     """Serialised vehicle reports by (subject, indexed block), with the chain time until which they hold."""
@@ -115,6 +120,7 @@ class PortalContext:
             deployment=deployment,
             suite=Suite.from_deployment(runtime.connection, deployment),
             subject_key=node_settings.subject_key(runtime.connection.chain_id),
+            relayer=runtime.signer(),
             member_limiter=RateLimiter(settings.member_rate, "for this member"),
             ip_limiter=RateLimiter(settings.ip_rate, "from this address"),
         )
@@ -158,8 +164,9 @@ class PortalContext:
     def indexer_name(self) -> str:
         return f"{self.deployment.network}-run{self.deployment.run}"
 
-    def start_indexing(self) -> None:
-        """Follow the chain into the read model in a background thread (one per database: see the README)."""
+    def start_background(self) -> None:
+        """Follow the chain into the read model, and relay members' signed writes through the outbox, in background
+        threads (one indexer per database: see docs/portal.md)."""
         indexer = self.indexer()
         interval = self.settings.index_interval
 
@@ -178,12 +185,16 @@ class PortalContext:
         self._indexer_stop.clear()
         self._indexer_thread = threading.Thread(target=follow, name="portal-indexer", daemon=True)
         self._indexer_thread.start()
+        self._worker_thread, self._worker_stop = self.runtime.worker([self.relayer]).start()
 
-    def stop_indexing(self) -> None:
+    def stop_background(self) -> None:
         self._indexer_stop.set()
-        if self._indexer_thread is not None:
-            self._indexer_thread.join(timeout=30)
-            self._indexer_thread = None
+        if self._worker_stop is not None:
+            self._worker_stop.set()
+        for thread in (self._indexer_thread, self._worker_thread):
+            if thread is not None:
+                thread.join(timeout=30)
+        self._indexer_thread = self._worker_thread = None
 
 
 def create_app(context: PortalContext | None = None, *, index: bool = True) -> FastAPI:
@@ -196,12 +207,12 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> F
         ctx = context or PortalContext.open(PortalSettings(), get_settings())
         app.state.context = ctx
         if own and index:
-            ctx.start_indexing()
+            ctx.start_background()
         try:
             yield
         finally:
             if own:
-                ctx.stop_indexing()
+                ctx.stop_background()
 
     app = FastAPI(
         title="Vehicle Evidence Consortium portal",

@@ -35,18 +35,18 @@ def serve_for_up(node_settings: NodeAdapterSettings, say: Callable[[str], None])
     """``consortium up``'s hook: serve the portal next to the chain, indexing it; returns what stops it."""
     settings = PortalSettings()
     context = PortalContext.open(settings, node_settings)
-    context.start_indexing()
+    context.start_background()
     server = BackgroundServer(create_app(context), host=settings.host, port=settings.port, name="portal")
     try:
         server.start()
     except BaseException:
-        context.stop_indexing()
+        context.stop_background()
         raise
     say(f"portal at {server.url} (API docs at {server.url}/docs; sign in with a member's dev account)")
 
     def stop() -> None:
         server.stop()
-        context.stop_indexing()
+        context.stop_background()
 
     return stop
 

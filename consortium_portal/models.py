@@ -118,3 +118,39 @@ class ApiKeyPublic(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+
+
+class DocumentStatus(StrEnum):
+    PREPARED = "prepared"
+    """Validated, salted and stored; waiting for the attester's signature (or its own transaction)."""
+    RELAYED = "relayed"
+    """The signed attestation is in the outbox on its way to the chain."""
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+
+
+class PortalDocument(SQLModel, table=True):
+    """A record a member attests through the portal: the salted document and where its attestation stands."""
+
+    __tablename__ = "portal_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(max_length=66, unique=True)
+    kind: int
+    subject: str = Field(max_length=66, index=True)
+    vin: str = Field(max_length=17)
+    member_id: int = Field(index=True)
+    account: str = Field(max_length=42)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    """The salted document (canonical JSON)."""
+    ref: str | None = Field(default=None, max_length=66)
+    expiry: int = 0
+    reading: int | None = None
+    nonce: int
+    deadline: int
+    status: DocumentStatus = Field(default=DocumentStatus.PREPARED, max_length=16)
+    outbox_key: str | None = Field(default=None, max_length=200)
+    idempotency_key: str | None = Field(default=None, max_length=200, index=True)
+    """The client's ``Idempotency-Key`` of the prepare request: the same key returns the same record."""
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)

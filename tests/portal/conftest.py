@@ -16,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from consortium_portal.app import PortalContext, create_app
+from consortium_portal.kinds import CATALOGUE
 from consortium_portal.settings import PortalSettings
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import KindFlag, Role, Suite
@@ -28,6 +29,7 @@ from node_adapter.settings import NodeAdapterSettings
 from node_adapter.txworker import TxWorker
 
 INSPECTION, CLAIM = 1, 2
+"""Kinds of the portal's catalogue: an inspection (dealers, with an odometer reading), an insurance claim."""
 MEMBERS: dict[str, tuple[int, Role]] = {
     "dealer": (3, Role.DEALER),
     "bank": (4, Role.BANK),
@@ -88,13 +90,11 @@ def admit_consortium(w3: Web3, suite: Suite, governors: list[LocalAccount], acco
                 accounts=[accounts[name].address], roles=int(role), metadata_digest=Web3.keccak(text=name)
             )
         )
-    for kind, roles, flags in (
-        (INSPECTION, Role.DEALER | Role.REPAIR_SHOP | Role.INSURER, KindFlag.ODOMETER),
-        (CLAIM, Role.INSURER, 0),
-    ):
+    for spec in CATALOGUE.values():  # the portal's kinds, with their schemas' digests
+        flags = KindFlag.ODOMETER if spec.odometer else 0
         targets.append(suite.registry.address)
         calls.append(
-            suite.registry.calldata("registerKind", kind, Web3.keccak(text=f"kind-{kind}"), int(roles), 10, int(flags))
+            suite.registry.calldata("registerKind", spec.kind, spec.schema_digest, int(spec.roles), 10, int(flags))
         )
     membership = w3.eth.contract(address=suite.membership.address, abi=load_artifact("Membership").abi)
     pass_proposal(w3, membership, governors=governors, targets=targets, calldatas=calls, description="the consortium")
@@ -116,7 +116,7 @@ def make_portal(chain: LocalChain, w3: Web3, tmp_path: Path, **settings: Any) ->
     port = free_port()
     context = PortalContext.open(PortalSettings(port=port, **settings), node_settings)
     context.indexer().sync()
-    worker = runtime.worker([a for n, a in accounts.items() if n != "outsider"] + keys[1:3])
+    worker = runtime.worker([a for n, a in accounts.items() if n not in ("outsider", "governor")] + keys[:3])
     with BackgroundServer(create_app(context), port=port, name="portal") as server:
         yield PortalRig(server.url, context, suite, accounts, worker)
 

@@ -57,7 +57,7 @@ def test_a_bank_sees_the_vehicle_state_with_every_record_marked(portal: PortalRi
     now = w3.eth.get_block("latest")["timestamp"]
     first = _attest(portal, "dealer", INSPECTION, {"odometer_km": 12_000, "result": "pass"}, reading=12_000)
     second = _attest(portal, "dealer", INSPECTION, {"odometer_km": 18_000}, reading=18_000)
-    rolled = _attest(portal, "insurer", INSPECTION, {"odometer_km": 9_000}, reading=9_000)
+    rolled = _attest(portal, "dealer", INSPECTION, {"odometer_km": 9_000}, reading=9_000)
     claim = _attest(portal, "insurer", CLAIM, {"claim": "rear bumper"}, ref=second)
     revoked = _attest(portal, "insurer", CLAIM, {"claim": "typo"})
     expiring = _attest(portal, "insurer", CLAIM, {"cover": "30 days"}, expiry=now + 3600)

@@ -17,8 +17,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from node_adapter.bundle import load_bundle, verify_bundle
+from node_adapter.connection import ChainConnection
 from node_adapter.errors import NodeAdapterError
 from node_adapter.localchain import LocalChain, RunFile, RunInfo
 from node_adapter.runtime import Runtime
@@ -302,6 +305,38 @@ def index(
                 time.sleep(1.0)
         except KeyboardInterrupt:
             break
+
+
+@app.command("verify-bundle")
+def verify_bundle_command(
+    file: Annotated[Path, typer.Argument(help="The proof bundle (JSON) to check.")],
+    rpc: Annotated[str, typer.Option(help="JSON-RPC URL of any node of the bundle's chain.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Check every fact of a vehicle's proof bundle against a chain node: exit 0 when all are confirmed, 1 when any
+    failed, 3 when none failed but some changed since the bundle was made (2: an unreadable bundle, a wrong chain)."""
+    bundle = load_bundle(file)
+    with console.status(f"checking {file} against {rpc} ...") if not as_json else contextlib.nullcontext():
+        report = verify_bundle(bundle, ChainConnection([rpc], timeout=get_settings().rpc_timeout))
+    if as_json:
+        print(json.dumps(report.model_dump(mode="json")))
+    else:
+        made, now = report.generated_at_block, report.checked_at_block
+        table = Table(
+            title=f"bundle of subject {report.subject} (block {made}) on chain {report.chain_id} at block {now}"
+        )
+        table.add_column("fact", overflow="fold")
+        table.add_column("outcome")
+        table.add_column("detail", overflow="fold")
+        colours = {"confirmed": "green", "changed": "yellow", "failed": "red"}
+        for check in report.checks:
+            table.add_row(
+                escape(check.fact), f"[{colours[check.outcome]}]{check.outcome}[/]", escape(check.reason or "")
+            )
+        console.print(table)
+        counts = ", ".join(f"{n} {outcome}" for outcome, n in report.counts().items())
+        console.print(f"verdict: [{colours[report.verdict]}]{report.verdict}[/] ({counts})")
+    raise typer.Exit({"confirmed": 0, "failed": 1, "changed": 3}[report.verdict])
 
 
 @bench_app.command("throughput")

@@ -7,12 +7,14 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session, select
 
 from consortium_portal import attest, auth
 from consortium_portal.app import PortalContext
 from consortium_portal.attest import AttestRequest, PreparedAttestation, RelayRequest
 from consortium_portal.auth import Principal
 from consortium_portal.documents import DocumentCheck, DocumentCheckRequest, check_document
+from consortium_portal.errors import NotFoundError
 from consortium_portal.kinds import CATALOGUE
 from consortium_portal.models import (
     ApiKeyCreate,
@@ -25,7 +27,9 @@ from consortium_portal.models import (
     SignInRequest,
 )
 from consortium_portal.vehicles import VehicleReport, subject_of, vehicle_report
+from node_adapter.bundle import ProofBundle, build_bundle
 from node_adapter.clients import role_names
+from node_adapter.readmodel import AttestationView, LoanView
 
 SESSION_COOKIE = "portal_session"
 
@@ -303,3 +307,21 @@ def attestation_status(document_id: int, principal: PrincipalDep, context: Conte
 def read_document(digest: str, principal: PrincipalDep, context: ContextDep) -> dict[str, object]:
     """A document's content with its salt, for the attester's member and a bank lending on the vehicle."""
     return attest.read_document(engine=context.engine, principal=principal, digest=digest)
+
+
+@router.get("/api/v1/vehicles/{vin}/bundle", tags=["verify"], response_model=ProofBundle)
+def vehicle_bundle(vin: str, _principal: PrincipalDep, context: ContextDep) -> Response:
+    """Every on-chain fact about the vehicle, each with what is needed to check it against any node of the chain:
+    ``consortium verify-bundle FILE --rpc URL`` does so without the portal."""
+    normalised, subject = subject_of(vin, context.subject_key)
+    with Session(context.engine) as session:
+        if session.exec(select(AttestationView.uid).where(AttestationView.subject == subject)).first() is None and (
+            session.exec(select(LoanView.loan_id).where(LoanView.subject == subject)).first() is None
+        ):
+            raise NotFoundError(f"the chain holds no record of VIN {normalised[:3]}...{normalised[-4:]}")
+        bundle = build_bundle(session=session, suite=context.suite, subject=subject)
+    return Response(
+        content=bundle.model_dump_json(by_alias=True),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="vehicle-{subject[2:14]}.bundle.json"'},
+    )

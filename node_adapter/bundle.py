@@ -39,17 +39,17 @@ from node_adapter.clients import (
     MembershipClient,
     RegistryClient,
     Suite,
-    _event_args,
     contract_spec,
+    decode_event_args,
 )
 from node_adapter.connection import CONNECTION_ERRORS, ChainConnection, ChainUnavailableError
 from node_adapter.errors import ChainIdMismatchError, NodeAdapterError
 from node_adapter.indexer import IndexerCheckpoint
 from node_adapter.merkle import batch_leaf, process_proof
 from node_adapter.readmodel import (
-    _REPORT_DETAIL,
     CASE_STATES,
     LIEN_STATUSES,
+    REPORT_EVENTS,
     AttestationView,
     BatchView,
     CaseTransitionView,
@@ -148,7 +148,7 @@ Amount = Annotated[str, Field(pattern=r"^[0-9]+$")]
 Count = Annotated[int, Field(ge=0)]
 CaseStateName = Annotated[str, AfterValidator(_one_of(CASE_STATES))]
 LienStatusName = Annotated[str, AfterValidator(_one_of(LIEN_STATUSES))]
-ReportName = Annotated[str, AfterValidator(_one_of(tuple(name for name, _ in _REPORT_DETAIL.values())))]
+ReportName = Annotated[str, AfterValidator(_one_of(tuple(name for name, _ in REPORT_EVENTS.values())))]
 
 
 class BundleModel(BaseModel):
@@ -553,7 +553,7 @@ def _decoded(client: ContractClient, logs: Sequence[Mapping[str, Any]]) -> list[
             found.append(
                 _Log(
                     name=entry["name"],
-                    args=_event_args(entry, [bytes(t) for t in log["topics"][1:]], bytes(log["data"])),
+                    args=decode_event_args(entry, [bytes(t) for t in log["topics"][1:]], bytes(log["data"])),
                     block_number=int(log["blockNumber"]),
                     tx_hash="0x" + bytes(log["transactionHash"]).hex(),
                 )
@@ -870,7 +870,7 @@ class _Verifier:
         return self.judge(name, "case_transition", problems=[problem])
 
     def report(self, name: str, *, fact: ReportFact) -> FactCheck:
-        event = {report: event for event, (report, _) in _REPORT_DETAIL.items()}[fact.report]
+        event = {report: event for event, (report, _) in REPORT_EVENTS.items()}[fact.report]
         expected: dict[str, object] = {
             "loanId": fact.loan_id,
             "subject": self.bundle.subject,

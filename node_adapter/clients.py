@@ -818,7 +818,7 @@ class ContractClient:
                 EventLog(
                     contract=self.contract_name,
                     name=entry["name"],
-                    args=_event_args(entry, [bytes(t) for t in log["topics"][1:]], bytes(log["data"])),
+                    args=decode_event_args(entry, [bytes(t) for t in log["topics"][1:]], bytes(log["data"])),
                     log_index=int(log["logIndex"]),
                     block_number=int(log["blockNumber"]),
                     tx_hash="0x" + bytes(log["transactionHash"]).hex(),
@@ -833,7 +833,8 @@ class ContractClient:
         return int(logs[0].args[arg])
 
 
-def _event_args(entry: Mapping[str, Any], topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
+def decode_event_args(entry: Mapping[str, Any], topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
+    """The arguments of a log of the ABI event ``entry`` (topics after the signature, and data), as plain Python."""
     inputs = list(entry.get("inputs", []))
     plain = iter(decode([abi_type(p) for p in inputs if not p.get("indexed")], data))
     indexed = iter(topics)
@@ -1382,5 +1383,6 @@ __all__ = [
     "abi_to_python",
     "causes_of",
     "contract_spec",
+    "decode_event_args",
     "role_names",
 ]

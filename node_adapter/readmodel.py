@@ -418,7 +418,8 @@ class ReportView(SQLModel, table=True):
     tx_hash: str = Field(max_length=66)
 
 
-_REPORT_DETAIL: dict[str, tuple[str, tuple[str, ...]]] = {
+REPORT_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # CollateralManager event: (report name in rm_report, the event's arguments kept as its detail)
     "RepaymentReported": ("repayment", ("daysOverdue", "outstanding")),
     "ValuationReported": ("valuation", ("value",)),
     "ValuationAggregated": ("valuation_median", ("value", "reporters")),
@@ -430,7 +431,7 @@ _REPORT_DETAIL: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def _report(session: Session, event: ChainEvent) -> None:
     v = event.values
-    name, fields = _REPORT_DETAIL[event.event]
+    name, fields = REPORT_EVENTS[event.event]
     reporter = v.get("reporterMemberId")
     session.add(
         ReportView(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from web3 import Web3
 
+from node_adapter.bundle import parse_bundle, verify_bundle
 from node_adapter.clients import AlertKind, LoanTerms, Severity
 from node_adapter.devchain import increase_time
 from node_adapter.encoding import SaltedDocument, subject_id
@@ -206,3 +210,38 @@ def test_a_cached_report_follows_new_blocks_and_expiries(portal: PortalRig, w3: 
         latest = bank.get(f"/api/v1/vehicles/{VIN}").json()
     assert [a["uid"] for a in latest["attestations"]] == [cover, claim]
     assert latest["as_of_block"] > first["as_of_block"]
+
+
+def test_the_exported_bundle_verifies_offline_against_the_node(portal: PortalRig, w3: Web3, tmp_path: Path) -> None:
+    first = _attest(portal, "dealer", INSPECTION, {"odometer_km": 12_000}, reading=12_000)
+    claim = _attest(portal, "insurer", CLAIM, {"claim": "rear bumper"}, ref=first)
+    with portal.as_member("bank") as bank:
+        response = bank.get(f"/api/v1/vehicles/{VIN}/bundle")
+        assert response.status_code == 200, response.text
+        assert "attachment" in response.headers["content-disposition"]
+        assert bank.get(f"/api/v1/vehicles/{OTHER_VIN}/bundle").status_code == 404
+    bundle = parse_bundle(response.content)
+    assert {a.uid for a in bundle.attestations} == {first, claim}
+    assert verify_bundle(bundle, w3).verdict == "confirmed"
+    path = tmp_path / "vehicle.bundle.json"
+    path.write_bytes(response.content)
+    checked = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "node_adapter.cli",
+            "verify-bundle",
+            str(path),
+            "--rpc",
+            portal.context.runtime.settings.rpc_urls[0],
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    insurer = portal.accounts["insurer"].address
+    portal.write(lambda o, k: portal.suite.registry.revoke(o, key=k, sender=insurer, uid=claim, reason=1))
+    assert verify_bundle(bundle, w3).verdict == "changed"  # true when exported, revoked since

@@ -12,13 +12,14 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3 import Web3
 from web3.types import RPCEndpoint
 
@@ -197,7 +198,7 @@ class PortalContext:
         self._indexer_thread = self._worker_thread = None
 
 
-def create_app(context: PortalContext | None = None, *, index: bool = True) -> FastAPI:
+def create_app(context: PortalContext | None = None, *, index: bool = True) -> ASGIApp:
     """The portal. Without a context, one is opened from the environment's settings at start-up."""
     from consortium_portal.api import router  # noqa: PLC0415 (routes import this module's context type)
 
@@ -225,7 +226,74 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> F
     _install_error_handlers(app)
 
     app.include_router(router)
-    return app
+    return BodyLimit(app, context.settings.max_body_bytes if context is not None else PortalSettings().max_body_bytes)
+
+
+class BodyLimit:
+    """Refuses a request body larger than ``limit`` bytes with 413, before the application reads it: by its
+    Content-Length, or, for a chunked body, by counting it as it streams in (up to the limit, it is then replayed)."""
+
+    def __init__(self, app: FastAPI, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    @property
+    def state(self) -> Any:
+        return self.app.state
+
+    def openapi(self) -> dict[str, Any]:
+        return self.app.openapi()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        if declared is not None:
+            await self.app(scope, receive, send)  # the server holds the body to its declared length
+            return
+        chunks: list[bytes] = []  # a streamed body: read it here, up to the limit, then hand it on
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([body], receive), send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse(
+            status_code=413,
+            content={"error": "too_large", "message": f"the request body is larger than {self.limit} bytes"},
+        )
+        await response({"type": "http"}, _no_body, send)
+
+
+def _replay(messages: list[Message], then: Receive) -> Receive:
+    """``messages`` first, then whatever the client sends next (a disconnect)."""
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await then()
+
+    return receive
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def _error_response(exc: PortalError) -> JSONResponse:

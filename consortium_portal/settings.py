@@ -29,6 +29,9 @@ class PortalSettings(BaseSettings):
     ip_rate: int = Field(default=1200, ge=1)
     """Requests per minute per client address."""
 
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30)
+    """The largest request body accepted (413 beyond)."""
+
     index_interval: float = Field(default=1.0, gt=0)
     """Seconds between the portal's indexer passes (the read model follows the chain)."""
 

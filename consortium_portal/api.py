@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Path as FastApiPath
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from consortium_portal import attest, auth
+from consortium_portal import attest, auth, board
 from consortium_portal.app import PortalContext
 from consortium_portal.attest import AttestRequest, PreparedAttestation, RelayRequest
 from consortium_portal.auth import Principal
@@ -32,6 +33,9 @@ from node_adapter.clients import role_names
 from node_adapter.readmodel import AttestationView, LoanView
 
 SESSION_COOKIE = "portal_session"
+
+RowId = Annotated[int, FastApiPath(ge=1, le=2**53)]
+"""An id in a path: positive, and small enough for every database's integers."""
 
 router = APIRouter()
 
@@ -181,7 +185,7 @@ def list_api_keys(principal: PrincipalDep, context: ContextDep) -> list[ApiKeyPu
 
 
 @router.delete("/api/v1/api-keys/{key_id}", tags=["api keys"])
-def revoke_api_key(key_id: int, principal: PrincipalDep, context: ContextDep) -> ApiKeyPublic:
+def revoke_api_key(key_id: RowId, principal: PrincipalDep, context: ContextDep) -> ApiKeyPublic:
     """Revoke a key of this member (revoking it again changes nothing)."""
     principal.require_write()
     row = auth.revoke_api_key(engine=context.engine, principal=principal, key_id=key_id)
@@ -274,7 +278,7 @@ def prepare_attestation(
 
 @router.post("/api/v1/attestations/{document_id}/signature", tags=["attest"])
 def relay_attestation(
-    document_id: int, body: RelayRequest, request: Request, principal: PrincipalDep, context: ContextDep
+    document_id: RowId, body: RelayRequest, request: Request, principal: PrincipalDep, context: ContextDep
 ) -> PreparedAttestation:
     """The attester's EIP-712 signature: checked, then relayed to the chain through the outbox (sending it again
     changes nothing)."""
@@ -292,7 +296,7 @@ def relay_attestation(
 
 
 @router.get("/api/v1/attestations/{document_id}", tags=["attest"])
-def attestation_status(document_id: int, principal: PrincipalDep, context: ContextDep) -> PreparedAttestation:
+def attestation_status(document_id: RowId, principal: PrincipalDep, context: ContextDep) -> PreparedAttestation:
     """Where a record this member prepared stands: prepared, relayed, confirmed or failed (with the reason)."""
     return attest.status(
         engine=context.engine,
@@ -325,3 +329,40 @@ def vehicle_bundle(vin: str, _principal: PrincipalDep, context: ContextDep) -> R
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="vehicle-{subject[2:14]}.bundle.json"'},
     )
+
+
+# ---------------------------------------------------------------------------------------------------- points, cases
+
+
+@router.get("/api/v1/points", tags=["points"])
+def points_leaderboard(
+    _principal: PrincipalDep, context: ContextDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[board.PointsBalance]:
+    """Members by credit points, most first."""
+    return board.leaderboard(engine=context.engine, limit=limit)
+
+
+@router.get("/api/v1/points/rules", tags=["points"])
+def points_rules(_principal: PrincipalDep, context: ContextDep) -> board.RewardRules:
+    """What earns and costs points: each kind's weight, the corroboration bonus, the slash multiplier."""
+    return board.reward_rules(engine=context.engine, suite=context.suite)
+
+
+@router.get("/api/v1/points/{member_id}", tags=["points"])
+def member_points(member_id: RowId, _principal: PrincipalDep, context: ContextDep) -> board.MemberPoints:
+    """A member's balance and every reward and slash behind it."""
+    return board.member_points(engine=context.engine, member_id=member_id)
+
+
+@router.get("/api/v1/cases", tags=["cases"])
+def case_board(
+    principal: PrincipalDep, context: ContextDep, state: Annotated[str | None, Query(max_length=24)] = None
+) -> list[board.CaseCard]:
+    """The disposal cases the caller may see (governors: all; a bank: its loans'; an agency: those assigned)."""
+    return board.cases(engine=context.engine, principal=principal, state=state)
+
+
+@router.get("/api/v1/cases/{case_id}", tags=["cases"])
+def case_timeline(case_id: RowId, principal: PrincipalDep, context: ContextDep) -> board.CaseTimeline:
+    """A case and every step of it, with its evidence."""
+    return board.case_timeline(engine=context.engine, principal=principal, case_id=case_id)

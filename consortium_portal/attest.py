@@ -44,10 +44,12 @@ class ConflictError(PortalError):
 
 class AttestRequest(BaseModel):
     vin: str = Field(description="The vehicle's VIN (check digit verified).")
-    kind: int = Field(description="The kind id (see GET /api/v1/kinds).")
+    kind: int = Field(ge=0, lt=2**16, description="The kind id (see GET /api/v1/kinds).")
     record: dict[str, Any] = Field(description="The record, as the kind's schema says.")
     ref: str | None = Field(default=None, description="A record this one refers to or corrects (its digest).")
-    expiry: int = Field(default=0, ge=0, description="Unix time after which the record is no longer valid; 0: never.")
+    expiry: int = Field(
+        default=0, ge=0, lt=2**40, description="Unix time after which the record is no longer valid; 0: never."
+    )
 
 
 class PreparedAttestation(BaseModel):

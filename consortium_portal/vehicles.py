@@ -87,6 +87,17 @@ class CaseStep(BaseModel):
     block_number: int
     tx_hash: str
 
+    @classmethod
+    def of(cls, row: CaseTransitionView) -> CaseStep:
+        return cls(
+            from_state=row.from_state,
+            to_state=row.to_state,
+            evidence_digest=row.evidence_digest,
+            time=row.block_time,
+            block_number=row.block_number,
+            tx_hash=row.tx_hash,
+        )
+
 
 class CaseFact(BaseModel):
     case_id: int
@@ -281,16 +292,7 @@ def _attestation_facts(rows: _Rows, moment: int) -> list[AttestationFact]:
 def _loan_facts(rows: _Rows, active: LoanView | None) -> list[LoanFact]:
     steps_of: dict[int, list[CaseStep]] = {}
     for step in rows.steps:
-        steps_of.setdefault(step.case_id, []).append(
-            CaseStep(
-                from_state=step.from_state,
-                to_state=step.to_state,
-                evidence_digest=step.evidence_digest,
-                time=step.block_time,
-                block_number=step.block_number,
-                tx_hash=step.tx_hash,
-            )
-        )
+        steps_of.setdefault(step.case_id, []).append(CaseStep.of(step))
     cases_of: dict[int, list[CaseFact]] = {}
     for case in rows.cases:
         cases_of.setdefault(case.loan_id, []).append(

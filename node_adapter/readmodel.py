@@ -194,6 +194,26 @@ class PointsView(SQLModel, table=True):
     points: str = "0"
 
 
+class PointsEntryView(SQLModel, table=True):
+    """One change of a member's points, with its reason: the member's history."""
+
+    __tablename__ = "rm_points_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(index=True)
+    delta: str
+    reason: str = Field(max_length=24)
+    """``attestation``, ``corroboration``, ``batch``, ``clawback``, ``slash``, ``dispute_reward``."""
+    ref: str = Field(max_length=66)
+    """The record (uid or batch) or dispute the change is about."""
+    block_number: int
+    block_time: int
+    tx_hash: str = Field(max_length=66)
+
+
+POINTS_REASONS = ("attestation", "corroboration", "batch", "clawback", "slash", "dispute_reward")
+
+
 def _hex_or_none(value: str) -> str | None:
     return None if int(value, 16) == 0 else value
 
@@ -226,6 +246,8 @@ def _attested(session: Session, event: ChainEvent) -> None:
     if account is None:  # only an active member's account can attest: the log is incomplete
         raise LookupError(f"Attested by unbound account {v['attester']} in block {event.block_number}")
     _add_points(session, account.member_id, int(v["points"]))
+    if int(v["points"]):
+        _points_entry(session, event, account.member_id, int(v["points"]), reason="attestation", ref=v["uid"])
     session.add(
         AttestationView(
             uid=v["uid"],
@@ -323,14 +345,31 @@ def _add_points(session: Session, member_id: int, delta: int) -> None:
 
 
 def _points_changed(session: Session, event: ChainEvent) -> None:
-    _add_points(session, int(event.values["memberId"]), int(event.values["delta"]))
+    v = event.values
+    _add_points(session, int(v["memberId"]), int(v["delta"]))
+    reason = POINTS_REASONS[int(v["reason"])]
+    _points_entry(session, event, int(v["memberId"]), int(v["delta"]), reason=reason, ref=v["ref"])
+
+
+def _points_entry(session: Session, event: ChainEvent, member_id: int, delta: int, *, reason: str, ref: str) -> None:
+    session.add(
+        PointsEntryView(
+            member_id=member_id,
+            delta=str(delta),
+            reason=reason,
+            ref=ref,
+            block_number=event.block_number,
+            block_time=event.block_time,
+            tx_hash=event.tx_hash,
+        )
+    )
 
 
 def registry_projection() -> HandlerProjection:
     """Kinds, attestations, batches, disputes and points, from the EvidenceRegistry's events."""
     registry = "EvidenceRegistry"
     return HandlerProjection(
-        [KindView, AttestationView, BatchView, DisputeView, PointsView],
+        [KindView, AttestationView, BatchView, DisputeView, PointsView, PointsEntryView],
         {
             (registry, "KindRegistered"): _kind_registered,
             (registry, "KindUpdated"): _kind_updated,

@@ -19,8 +19,9 @@ from consortium_portal.app import PortalContext, create_app
 from consortium_portal.kinds import CATALOGUE
 from consortium_portal.settings import PortalSettings
 from node_adapter.artifacts import load_artifact
-from node_adapter.clients import KindFlag, Role, Suite
+from node_adapter.clients import AlertKind, KindFlag, LoanTerms, Role, Severity, Suite
 from node_adapter.devchain import pass_proposal
+from node_adapter.encoding import subject_id
 from node_adapter.localchain import LocalChain, free_port
 from node_adapter.outbox import OutboxTx
 from node_adapter.runtime import Runtime
@@ -78,6 +79,58 @@ class PortalRig:
         done = outbox.wait(tx.idempotency_key).raise_for_status()
         self.context.indexer().sync()
         return done
+
+    def lend(self, vin: str, *, outstanding: int = 400_000, confirm: bool = True) -> int:
+        """The bank registers a loan on ``vin`` (the DMV confirms its lien unless ``confirm`` is false); its id."""
+        subject = subject_id(vin, self.context.subject_key)
+        bank, dmv = self.accounts["bank"].address, self.accounts["dmv"].address
+        tx = self.write(
+            lambda o, k: self.suite.collateral.register_loan(
+                o,
+                key=k,
+                sender=bank,
+                subject=subject,
+                principal=500_000,
+                outstanding=outstanding,
+                baseline_value=1_000_000,
+                terms=TERMS,
+                evidence_digest="0x" + "01" * 32,
+            )
+        )
+        loan_id = self.suite.collateral.loan_id_of(tx)
+        if confirm:
+            self.write(
+                lambda o, k: self.suite.collateral.confirm_lien(
+                    o, key=k, sender=dmv, loan_id=loan_id, evidence_digest="0x" + "02" * 32
+                )
+            )
+        return loan_id
+
+    def alert(self, vin: str, kind: AlertKind, severity: Severity) -> None:
+        """The telematics oracle reports an alert on ``vin``."""
+        subject = subject_id(vin, self.context.subject_key)
+        sender = self.accounts["telematics"].address
+        self.write(
+            lambda o, k: self.suite.collateral.report_telematics_alert(
+                o,
+                key=k,
+                sender=sender,
+                subject=subject,
+                alert_kind=int(kind),
+                severity=severity,
+                evidence_digest="0x" + "03" * 32,
+            )
+        )
+
+
+TERMS = LoanTerms(
+    max_overdue_days=90,
+    watch_overdue_days=30,
+    max_ltv_bps=10_000,
+    value_move_bps=0,
+    cure_period=3 * 86_400,
+    step_deadline=86_400,
+)
 
 
 def admit_consortium(w3: Web3, suite: Suite, governors: list[LocalAccount], accounts: dict[str, LocalAccount]) -> None:

@@ -8,7 +8,6 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
-from node_adapter.clients import LoanTerms
 from node_adapter.encoding import SaltedDocument, subject_id
 from tests.portal.conftest import PortalRig
 
@@ -158,28 +157,7 @@ def test_a_document_is_readable_by_its_attester_and_the_lending_bank_only(portal
     with portal.as_member("bank") as bank:
         before = bank.get(f"/api/v1/documents/{prepared['digest']}")
         assert before.status_code == 403
-    subject = subject_id(VIN, portal.context.subject_key)
-    terms = LoanTerms(
-        max_overdue_days=90,
-        watch_overdue_days=30,
-        max_ltv_bps=10_000,
-        value_move_bps=0,
-        cure_period=3 * 86_400,
-        step_deadline=86_400,
-    )
-    portal.write(
-        lambda o, k: portal.suite.collateral.register_loan(
-            o,
-            key=k,
-            sender=portal.accounts["bank"].address,
-            subject=subject,
-            principal=100_000,
-            outstanding=100_000,
-            baseline_value=200_000,
-            terms=terms,
-            evidence_digest="0x" + "01" * 32,
-        )
-    )
+    portal.lend(VIN, confirm=False)  # a pending lien is lending too
     with portal.as_member("bank") as bank:
         assert bank.get(f"/api/v1/documents/{prepared['digest']}").json() == prepared["document"]
     with portal.as_member("dealer") as dealer:

@@ -10,7 +10,7 @@ from typing import Any
 from web3 import Web3
 
 from node_adapter.bundle import parse_bundle, verify_bundle
-from node_adapter.clients import AlertKind, LoanTerms, Severity
+from node_adapter.clients import AlertKind, Severity
 from node_adapter.devchain import increase_time
 from node_adapter.encoding import SaltedDocument, subject_id
 from tests.portal.conftest import CLAIM, INSPECTION, PortalRig
@@ -76,44 +76,8 @@ def test_a_bank_sees_the_vehicle_state_with_every_record_marked(portal: PortalRi
         )
     )
     subject = subject_id(VIN, portal.context.subject_key)
-    terms = LoanTerms(
-        max_overdue_days=90,
-        watch_overdue_days=30,
-        max_ltv_bps=10_000,
-        value_move_bps=0,
-        cure_period=3 * 86_400,
-        step_deadline=86_400,
-    )
-    loan_tx = portal.write(
-        lambda o, k: portal.suite.collateral.register_loan(
-            o,
-            key=k,
-            sender=sender["bank"].address,
-            subject=subject,
-            principal=500_000,
-            outstanding=400_000,
-            baseline_value=1_000_000,
-            terms=terms,
-            evidence_digest="0x" + "01" * 32,
-        )
-    )
-    loan_id = portal.suite.collateral.loan_id_of(loan_tx)
-    portal.write(
-        lambda o, k: portal.suite.collateral.confirm_lien(
-            o, key=k, sender=sender["dmv"].address, loan_id=loan_id, evidence_digest="0x" + "02" * 32
-        )
-    )
-    portal.write(
-        lambda o, k: portal.suite.collateral.report_telematics_alert(
-            o,
-            key=k,
-            sender=sender["telematics"].address,
-            subject=subject,
-            alert_kind=int(AlertKind.GEOFENCE_EXIT),
-            severity=Severity.HIGH,
-            evidence_digest="0x" + "03" * 32,
-        )
-    )
+    loan_id = portal.lend(VIN)
+    portal.alert(VIN, AlertKind.GEOFENCE_EXIT, Severity.HIGH)
     increase_time(w3, 7200)  # the 1-hour cover has expired
     portal.context.indexer().sync()
 

@@ -1079,6 +1079,27 @@ class RegistryClient(ContractClient):
         args = (subject, kind, digest, ref, expiry, attester, deadline, signature)
         return self._write(outbox, key, sender, "attestBySig", *args)
 
+    def attest_reading_by_sig(
+        self,
+        outbox: Outbox,
+        *,
+        key: str,
+        sender: str,
+        subject: Bytes32,
+        kind: int,
+        digest: Bytes32,
+        ref: Bytes32,
+        expiry: int,
+        reading: int,
+        attester: str,
+        deadline: int,
+        signature: HexBytesLike,
+    ) -> OutboxTx:
+        """Relay an odometer reading ``attester`` signed (EIP-712 ``AttestReading``, the nonce ``attest_by_sig``
+        uses); ``sender`` only pays the gas."""
+        args = (subject, kind, digest, ref, expiry, reading, attester, deadline, signature)
+        return self._write(outbox, key, sender, "attestReadingBySig", *args)
+
     def invalidate_nonce(self, outbox: Outbox, *, key: str, sender: str) -> OutboxTx:
         return self._write(outbox, key, sender, "invalidateNonce")
 

@@ -31,6 +31,10 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
     bytes32 public constant ATTEST_TYPEHASH = keccak256(
         "Attest(bytes32 subject,uint16 kind,bytes32 digest,bytes32 ref,uint40 expiry,uint256 nonce,uint256 deadline)"
     );
+    /// @notice EIP-712 type of a delegated odometer reading.
+    bytes32 public constant ATTEST_READING_TYPEHASH = keccak256(
+        "AttestReading(bytes32 subject,uint16 kind,bytes32 digest,bytes32 ref,uint40 expiry,uint64 reading,uint256 nonce,uint256 deadline)"
+    );
 
     uint8 private constant _KNOWN_FLAGS = FLAG_ODOMETER | FLAG_ROLLBACK_REJECT;
 
@@ -90,16 +94,7 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
         external
         returns (bytes32 uid)
     {
-        uint8 flags = _attest(msg.sender, subject, kind, digest, ref, expiry, true);
-        uint64 last = _lastReadings[subject];
-        bool rollback = reading < last;
-        if (rollback) {
-            if (flags & FLAG_ROLLBACK_REJECT != 0) revert RegistryOdometerRollback(subject, last, reading);
-            _rollbacks[digest] = true;
-        } else {
-            _lastReadings[subject] = reading;
-        }
-        emit OdometerRecorded(subject, digest, reading, rollback);
+        _attestReading(msg.sender, subject, kind, digest, ref, expiry, reading);
         return digest;
     }
 
@@ -114,14 +109,33 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
         uint256 deadline,
         bytes calldata signature
     ) external returns (bytes32 uid) {
-        if (block.timestamp > deadline) revert RegistryExpiredSignature(deadline);
-        bytes32 structHash =
-            keccak256(abi.encode(ATTEST_TYPEHASH, subject, kind, digest, ref, expiry, _useNonce(attester), deadline));
-        (address signer, ECDSA.RecoverError recoverError,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), signature);
-        if (recoverError != ECDSA.RecoverError.NoError || signer != attester) {
-            revert RegistryInvalidSignature(attester);
-        }
+        bytes32 structHash = keccak256(
+            abi.encode(ATTEST_TYPEHASH, subject, kind, digest, ref, expiry, _useNonce(attester), deadline)
+        );
+        _checkSignature(attester, deadline, structHash, signature);
         _attest(attester, subject, kind, digest, ref, expiry, false);
+        return digest;
+    }
+
+    /// @inheritdoc IEvidenceRegistry
+    function attestReadingBySig(
+        bytes32 subject,
+        uint16 kind,
+        bytes32 digest,
+        bytes32 ref,
+        uint40 expiry,
+        uint64 reading,
+        address attester,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (bytes32 uid) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                ATTEST_READING_TYPEHASH, subject, kind, digest, ref, expiry, reading, _useNonce(attester), deadline
+            )
+        );
+        _checkSignature(attester, deadline, structHash, signature);
+        _attestReading(attester, subject, kind, digest, ref, expiry, reading);
         return digest;
     }
 
@@ -378,6 +392,41 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
         _creditSilently(memberId, k.weight);
         if (ref != bytes32(0) && referenced.kind == kind) _corroborate(memberId, digest, ref, referenced.attester);
         return k.flags;
+    }
+
+    /// @dev Checks, writes and rewards one odometer record, then applies the rollback rule of the kind's flags.
+    function _attestReading(
+        address attester,
+        bytes32 subject,
+        uint16 kind,
+        bytes32 digest,
+        bytes32 ref,
+        uint40 expiry,
+        uint64 reading
+    ) private {
+        uint8 flags = _attest(attester, subject, kind, digest, ref, expiry, true);
+        uint64 last = _lastReadings[subject];
+        bool rollback = reading < last;
+        if (rollback) {
+            if (flags & FLAG_ROLLBACK_REJECT != 0) revert RegistryOdometerRollback(subject, last, reading);
+            _rollbacks[digest] = true;
+        } else {
+            _lastReadings[subject] = reading;
+        }
+        emit OdometerRecorded(subject, digest, reading, rollback);
+    }
+
+    /// @dev Reverts unless `deadline` has not passed and `attester` signed `structHash` (which holds the nonce just
+    /// used) for this registry's EIP-712 domain.
+    function _checkSignature(address attester, uint256 deadline, bytes32 structHash, bytes calldata signature)
+        private
+        view
+    {
+        if (block.timestamp > deadline) revert RegistryExpiredSignature(deadline);
+        (address signer, ECDSA.RecoverError recoverError,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), signature);
+        if (recoverError != ECDSA.RecoverError.NoError || signer != attester) {
+            revert RegistryInvalidSignature(attester);
+        }
     }
 
     /// @dev A reference to another member's valid record of the same kind corroborates it: its attester's member

@@ -66,6 +66,18 @@ contract EvidenceRegistryGasTest is RegistryTestBase {
         assertEq(registry.nonces(dealer), 1);
     }
 
+    function test_gas_attestReadingBySig() public {
+        SignedReading memory r = _signedReading(dealer, "measured", 41_250);
+        bytes memory signature = _sign(dealerKey, _typedDigest(r));
+        vm.prank(stranger);
+        registry.attestReadingBySig(
+            r.subject, r.kind, r.digest, r.ref, r.expiry, r.reading, dealer, r.deadline, signature
+        );
+        vm.snapshotGasLastCall("EvidenceRegistry", "attestReadingBySig (relayed, subject has a reading)");
+        assertEq(registry.lastReading(SUBJECT), 41_250);
+        assertEq(registry.nonces(dealer), 1);
+    }
+
     function test_gas_anchorBatch() public {
         vm.prank(telematics);
         registry.anchorBatch(KIND_TELEMATICS_BATCH, keccak256("measured-root"), 1000, URI);

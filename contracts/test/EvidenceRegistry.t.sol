@@ -48,6 +48,7 @@ contract EvidenceRegistryTest is RegistryTestBase {
         assertEq(verifyingContract, address(fresh));
         assertEq(fresh.LEAF_DOMAIN(), LEAF_DOMAIN);
         assertEq(fresh.ATTEST_TYPEHASH(), ATTEST_TYPEHASH);
+        assertEq(fresh.ATTEST_READING_TYPEHASH(), ATTEST_READING_TYPEHASH);
         assertEq(fresh.FLAG_ODOMETER(), FLAG_ODOMETER);
         assertEq(fresh.FLAG_ROLLBACK_REJECT(), FLAG_ROLLBACK_REJECT);
     }
@@ -731,41 +732,72 @@ contract EvidenceRegistryTest is RegistryTestBase {
     }
 
     function testFuzz_attestReading_rollbackRule(uint64 first, uint64 second, bool strict) public {
-        _checkRollbackRule(first, second, strict);
+        _checkRollbackRule(first, second, strict, false);
     }
 
     function test_attestReading_rollbackRule() public {
-        _checkRollbackRule(100, 99, false);
-        _checkRollbackRule(100, 99, true);
-        _checkRollbackRule(100, 100, true);
-        _checkRollbackRule(100, 101, true);
-        _checkRollbackRule(0, 0, true);
-        _checkRollbackRule(type(uint64).max, 0, false);
-        _checkRollbackRule(type(uint64).max, 0, true);
-        _checkRollbackRule(0, type(uint64).max, true);
+        _checkRollbackRule(100, 99, false, false);
+        _checkRollbackRule(100, 99, true, false);
+        _checkRollbackRule(100, 100, true, false);
+        _checkRollbackRule(100, 101, true, false);
+        _checkRollbackRule(0, 0, true, false);
+        _checkRollbackRule(type(uint64).max, 0, false, false);
+        _checkRollbackRule(type(uint64).max, 0, true, false);
+        _checkRollbackRule(0, type(uint64).max, true, false);
     }
 
-    /// @dev On a fresh subject: a first reading, then a second by another member; the second is a rollback exactly
-    /// when it is lower, and then is refused by a rejecting kind, flagged by a flagging one.
-    function _checkRollbackRule(uint64 first, uint64 second, bool strict) internal {
+    /// @dev On a fresh subject: a first reading, then a second by another member (`signed`: the repair shop's signed
+    /// reading relayed by the stranger); the second is a rollback exactly when it is lower, and then is refused by a
+    /// rejecting kind, flagged by a flagging one.
+    function _checkRollbackRule(uint64 first, uint64 second, bool strict, bool signed) internal {
         bytes32 subject = keccak256(abi.encode("rollback", first, second, strict));
         uint16 kind = strict ? KIND_ODOMETER_STRICT : KIND_ODOMETER;
         _readAs(telematics, subject, kind, keccak256(abi.encode(subject, 1)), first);
         bytes32 digest = keccak256(abi.encode(subject, 2));
         bool rollback = second < first;
+        (address caller, bytes memory data) = _secondReadingCall(subject, kind, digest, second, signed);
         if (rollback && strict) {
-            vm.expectRevert(
+            _expectRevertFrom(
+                caller,
+                data,
                 abi.encodeWithSelector(IEvidenceRegistry.RegistryOdometerRollback.selector, subject, first, second)
             );
-            _readAs(repairShop, subject, kind, digest, second);
             (IEvidenceRegistry.Record memory record,) = registry.getRecord(digest);
             assertEq(record.attester, address(0));
         } else {
-            _readAs(repairShop, subject, kind, digest, second);
+            vm.prank(caller);
+            (bool accepted,) = address(registry).call(data);
+            assertTrue(accepted, "second reading refused");
             assertEq(registry.isRollbackFlagged(digest), rollback);
             assertTrue(registry.isValid(digest));
         }
         assertEq(registry.lastReading(subject), first > second ? first : second);
+    }
+
+    /// @dev The caller and calldata of the second reading: the repair shop's own `attestReading`, or its signed
+    /// reading relayed by the stranger.
+    function _secondReadingCall(bytes32 subject, uint16 kind, bytes32 digest, uint64 reading, bool signed)
+        internal
+        returns (address caller, bytes memory data)
+    {
+        if (!signed) {
+            return (
+                repairShop,
+                abi.encodeCall(IEvidenceRegistry.attestReading, (subject, kind, digest, bytes32(0), 0, reading))
+            );
+        }
+        (, uint256 key) = makeAddrAndKey("repairShop");
+        SignedReading memory r = SignedReading({
+            subject: subject,
+            kind: kind,
+            digest: digest,
+            ref: bytes32(0),
+            expiry: 0,
+            reading: reading,
+            nonce: registry.nonces(repairShop),
+            deadline: block.timestamp
+        });
+        return (stranger, _attestReadingBySigCall(r, repairShop, _sign(key, _typedDigest(r))));
     }
 
     // ================================================================ attestBySig
@@ -982,32 +1014,18 @@ contract EvidenceRegistryTest is RegistryTestBase {
     }
 
     function test_attestBySig_revertsForNonMembersAndMembersWithoutTheKindsRole() public {
-        (address[] memory accounts, uint256[] memory roles) = _accounts();
-        string[9] memory names = [
-            string("stranger"),
-            "governorA",
-            "dealer",
-            "otherDealer",
-            "insurer",
-            "repairShop",
-            "bank",
-            "telematics",
-            "dmv"
-        ];
-        uint256 refused;
-        for (uint256 i = 0; i < accounts.length; ++i) {
-            if (roles[i] & INSPECTION_ROLES != 0) continue;
-            (address signer, uint256 key) = makeAddrAndKey(names[i]);
-            assertEq(signer, accounts[i]);
-            SignedAttest memory a = _signedAttest(signer, "delegated");
+        (address[] memory signers, uint256[] memory keys) = _signersWithoutRoles(INSPECTION_ROLES);
+        for (uint256 i = 0; i < signers.length; ++i) {
+            SignedAttest memory a = _signedAttest(signers[i], "delegated");
             _expectRevertFrom(
                 stranger,
-                _attestBySigCall(a, signer, _sign(key, _typedDigest(a))),
-                abi.encodeWithSelector(IEvidenceRegistry.RegistryUnauthorizedAttester.selector, signer, KIND_INSPECTION)
+                _attestBySigCall(a, signers[i], _sign(keys[i], _typedDigest(a))),
+                abi.encodeWithSelector(
+                    IEvidenceRegistry.RegistryUnauthorizedAttester.selector, signers[i], KIND_INSPECTION
+                )
             );
-            ++refused;
         }
-        assertEq(refused, 5);
+        assertEq(signers.length, 5);
     }
 
     function test_attestBySig_revertsForSuspendedAndExpelledSigner() public {
@@ -1032,6 +1050,274 @@ contract EvidenceRegistryTest is RegistryTestBase {
 
     function _copy(SignedAttest memory a) internal pure returns (SignedAttest memory) {
         return SignedAttest(a.subject, a.kind, a.digest, a.ref, a.expiry, a.nonce, a.deadline);
+    }
+
+    // ================================================================ attestReadingBySig
+
+    function test_attestReadingBySig_relayedByAnyoneAttributesToTheSigner() public {
+        SignedReading memory r = _signedReading(dealer, "delegated-reading", 42_000);
+        bytes memory signature = _sign(dealerKey, _typedDigest(r));
+        vm.expectEmit(address(registry));
+        emit IEvidenceRegistry.Attested(SUBJECT, KIND_ODOMETER, dealer, r.digest, bytes32(0), 0, W_ODOMETER);
+        vm.expectEmit(address(registry));
+        emit IEvidenceRegistry.OdometerRecorded(SUBJECT, r.digest, 42_000, false);
+        bytes32 uid = _relayReading(r, dealer, signature);
+
+        assertEq(uid, r.digest);
+        (IEvidenceRegistry.Record memory record,) = registry.getRecord(uid);
+        assertEq(record.attester, dealer);
+        assertEq(record.kind, KIND_ODOMETER);
+        assertEq(registry.lastReading(SUBJECT), 42_000);
+        assertFalse(registry.isRollbackFlagged(uid));
+        assertTrue(registry.isValid(uid));
+        assertEq(registry.pointsOf(dealerId), W_ODOMETER);
+        assertEq(registry.nonces(dealer), 1);
+        assertEq(registry.nonces(stranger), 0, "the relayer's nonce is untouched");
+    }
+
+    function test_attestReadingBySig_carriesRefAndExpiry() public {
+        bytes32 original = _readAs(telematics, SUBJECT, KIND_ODOMETER, _digest("original"), 100);
+        SignedReading memory r = _signedReading(dealer, "delegated-reading", 150);
+        r.ref = original;
+        r.expiry = uint40(block.timestamp + 10 days);
+        _relayReading(r, dealer, _sign(dealerKey, _typedDigest(r)));
+        (IEvidenceRegistry.Record memory record, bytes32 ref) = registry.getRecord(r.digest);
+        assertEq(ref, original);
+        assertEq(record.expiry, r.expiry);
+        assertEq(registry.pointsOf(telematicsId), W_ODOMETER + BONUS, "corroboration applies to signed readings");
+    }
+
+    function test_attestReadingBySig_revertsOnWrongSigner() public {
+        SignedReading memory r = _signedReading(dealer, "delegated-reading", 42_000);
+        _expectRevertFrom(
+            stranger,
+            _attestReadingBySigCall(r, dealer, _sign(otherDealerKey, _typedDigest(r))),
+            abi.encodeWithSelector(IEvidenceRegistry.RegistryInvalidSignature.selector, dealer)
+        );
+        // The dealer's signature does not make a record for another attester either.
+        _expectRevertFrom(
+            stranger,
+            _attestReadingBySigCall(r, otherDealer, _sign(dealerKey, _typedDigest(r))),
+            abi.encodeWithSelector(IEvidenceRegistry.RegistryInvalidSignature.selector, otherDealer)
+        );
+        assertEq(registry.nonces(dealer), 0);
+        assertEq(registry.nonces(otherDealer), 0);
+        assertEq(registry.lastReading(SUBJECT), 0);
+    }
+
+    function test_attestReadingBySig_revertsOnAnyFieldChangedAfterSigning() public {
+        SignedReading memory r = _signedReading(dealer, "delegated-reading", 42_000);
+        bytes memory signature = _sign(dealerKey, _typedDigest(r));
+        bytes memory err = abi.encodeWithSelector(IEvidenceRegistry.RegistryInvalidSignature.selector, dealer);
+        SignedReading[] memory changed = new SignedReading[](8);
+        for (uint256 i = 0; i < changed.length; ++i) {
+            changed[i] = _copy(r);
+        }
+        changed[0].reading = 420_000;
+        changed[1].reading = 4_200;
+        changed[2].subject = OTHER_SUBJECT;
+        changed[3].kind = KIND_ODOMETER_STRICT;
+        changed[4].digest = _digest("other");
+        changed[5].ref = _inspect(otherDealer, "some-record");
+        changed[6].expiry = uint40(block.timestamp + 1 days);
+        changed[7].deadline = r.deadline + 1;
+        for (uint256 i = 0; i < changed.length; ++i) {
+            _expectRevertFrom(stranger, _attestReadingBySigCall(changed[i], dealer, signature), err);
+        }
+        // Signed for the next nonce: not valid while the current one is unused.
+        SignedReading memory nextNonce = _copy(r);
+        nextNonce.nonce = 1;
+        _expectRevertFrom(stranger, _attestReadingBySigCall(r, dealer, _sign(dealerKey, _typedDigest(nextNonce))), err);
+        // An `Attest` signature over the same fields is not an `AttestReading` one.
+        SignedAttest memory asAttest = SignedAttest(r.subject, r.kind, r.digest, r.ref, r.expiry, r.nonce, r.deadline);
+        _expectRevertFrom(stranger, _attestReadingBySigCall(r, dealer, _sign(dealerKey, _typedDigest(asAttest))), err);
+        assertEq(registry.lastReading(SUBJECT), 0);
+        _relayReading(r, dealer, signature);
+        assertEq(registry.lastReading(SUBJECT), 42_000);
+    }
+
+    function test_attestReadingBySig_revertsOnExpiredDeadline() public {
+        SignedReading memory r = _signedReading(dealer, "delegated-reading", 42_000);
+        r.deadline = block.timestamp - 1;
+        _expectRevertFrom(
+            stranger,
+            _attestReadingBySigCall(r, dealer, _sign(dealerKey, _typedDigest(r))),
+            abi.encodeWithSelector(IEvidenceRegistry.RegistryExpiredSignature.selector, r.deadline)
+        );
+
+        r.deadline = block.timestamp + 1 hours;
+        bytes memory signature = _sign(dealerKey, _typedDigest(r));
+        vm.warp(r.deadline + 1);
+        _expectRevertFrom(
+            stranger,
+            _attestReadingBySigCall(r, dealer, signature),
+            abi.encodeWithSelector(IEvidenceRegistry.RegistryExpiredSignature.selector, r.deadline)
+        );
+        assertEq(registry.nonces(dealer), 0);
+        // The deadline itself is still in time.
+        vm.warp(r.deadline);
+        _relayReading(r, dealer, signature);
+        assertEq(registry.lastReading(SUBJECT), 42_000);
+    }
+
+    function test_attestReadingBySig_revertsOnReplay() public {
+        SignedReading memory r = _signedReading(dealer, "delegated-reading", 42_000);
+        bytes memory signature = _sign(dealerKey, _typedDigest(r));
+        _relayReading(r, dealer, signature);
+        _expectRevertFrom(
+            otherDealer,
+            _attestReadingBySigCall(r, dealer, signature),
+            abi.encodeWithSelector(IEvidenceRegistry.RegistryInvalidSignature.selector, dealer)
+        );
+        assertEq(registry.nonces(dealer), 1);
+    }
+
+    function test_attestReadingBySig_sharesTheNonceOfAttestBySig() public {
+        // Signed with nonce 0 both; whichever is relayed first uses the nonce and cancels the other.
+        SignedAttest memory a = _signedAttest(dealer, "delegated");
+        SignedReading memory r = _signedReading(dealer, "delegated-reading", 42_000);
+        assertEq(a.nonce, r.nonce);
+        bytes memory readingSignature = _sign(dealerKey, _typedDigest(r));
+        _relay(a, dealer, _sign(dealerKey, _typedDigest(a)));
+        _expectRevertFrom(
+            stranger,
+            _attestReadingBySigCall(r, dealer, readingSignature),
+            abi.encodeWithSelector(IEvidenceRegistry.RegistryInvalidSignature.selector, dealer)
+        );
+        // A reading signed with the next nonce goes through and uses it.
+        r.nonce = 1;
+        _relayReading(r, dealer, _sign(dealerKey, _typedDigest(r)));
+        assertEq(registry.nonces(dealer), 2);
+    }
+
+    function test_invalidateNonce_cancelsSignedReading() public {
+        SignedReading memory r = _signedReading(dealer, "cancelled-reading", 42_000);
+        bytes memory signature = _sign(dealerKey, _typedDigest(r));
+        vm.prank(dealer);
+        registry.invalidateNonce();
+        _expectRevertFrom(
+            stranger,
+            _attestReadingBySigCall(r, dealer, signature),
+            abi.encodeWithSelector(IEvidenceRegistry.RegistryInvalidSignature.selector, dealer)
+        );
+        assertEq(registry.lastReading(SUBJECT), 0);
+        SignedReading memory next = _signedReading(dealer, "next-reading", 42_000);
+        assertEq(next.nonce, 1);
+        _relayReading(next, dealer, _sign(dealerKey, _typedDigest(next)));
+        assertEq(registry.nonces(dealer), 2);
+    }
+
+    function test_attestReadingBySig_lowerReadingRevertsOnRejectingKind() public {
+        _readAs(telematics, SUBJECT, KIND_ODOMETER_STRICT, _digest("r1"), 90_000);
+        SignedReading memory r = _signedReading(dealer, "rolled-back", 30_000);
+        r.kind = KIND_ODOMETER_STRICT;
+        _expectRevertFrom(
+            stranger,
+            _attestReadingBySigCall(r, dealer, _sign(dealerKey, _typedDigest(r))),
+            abi.encodeWithSelector(IEvidenceRegistry.RegistryOdometerRollback.selector, SUBJECT, 90_000, 30_000)
+        );
+        (IEvidenceRegistry.Record memory record,) = registry.getRecord(r.digest);
+        assertEq(record.attester, address(0), "nothing recorded");
+        assertEq(registry.pointsOf(dealerId), 0, "nothing earned");
+        assertEq(registry.nonces(dealer), 0, "the nonce is not used");
+        assertEq(registry.lastReading(SUBJECT), 90_000);
+    }
+
+    function test_attestReadingBySig_lowerReadingFlaggedOnFlaggingKind() public {
+        _readAs(telematics, SUBJECT, KIND_ODOMETER, _digest("r1"), 90_000);
+        SignedReading memory r = _signedReading(dealer, "rolled-back", 30_000);
+        vm.expectEmit(address(registry));
+        emit IEvidenceRegistry.OdometerRecorded(SUBJECT, r.digest, 30_000, true);
+        bytes32 uid = _relayReading(r, dealer, _sign(dealerKey, _typedDigest(r)));
+
+        assertTrue(registry.isRollbackFlagged(uid));
+        assertEq(registry.lastReading(SUBJECT), 90_000, "the last reading stays the highest");
+        assertTrue(registry.isValid(uid), "a flagged record is still a valid record");
+        assertEq(registry.pointsOf(dealerId), W_ODOMETER);
+    }
+
+    function testFuzz_attestReadingBySig_rollbackRule(uint64 first, uint64 second, bool strict) public {
+        _checkRollbackRule(first, second, strict, true);
+    }
+
+    function test_attestReadingBySig_rollbackRule() public {
+        _checkRollbackRule(100, 99, false, true);
+        _checkRollbackRule(100, 99, true, true);
+        _checkRollbackRule(100, 100, true, true);
+        _checkRollbackRule(100, 101, true, true);
+        _checkRollbackRule(type(uint64).max, 0, false, true);
+        _checkRollbackRule(0, type(uint64).max, true, true);
+    }
+
+    function test_attestReadingBySig_revertsOnNonOdometerKind() public {
+        SignedReading memory r = _signedReading(dealer, "delegated-reading", 1);
+        r.kind = KIND_INSPECTION;
+        _expectRevertFrom(
+            stranger,
+            _attestReadingBySigCall(r, dealer, _sign(dealerKey, _typedDigest(r))),
+            abi.encodeWithSelector(IEvidenceRegistry.RegistryNotOdometerKind.selector, KIND_INSPECTION)
+        );
+        assertEq(registry.nonces(dealer), 0);
+    }
+
+    function test_attestReadingBySig_revertsForNonMembersAndMembersWithoutTheKindsRole() public {
+        (address[] memory signers, uint256[] memory keys) = _signersWithoutRoles(ODOMETER_ROLES);
+        for (uint256 i = 0; i < signers.length; ++i) {
+            SignedReading memory r = _signedReading(signers[i], "delegated-reading", 1);
+            _expectRevertFrom(
+                stranger,
+                _attestReadingBySigCall(r, signers[i], _sign(keys[i], _typedDigest(r))),
+                abi.encodeWithSelector(
+                    IEvidenceRegistry.RegistryUnauthorizedAttester.selector, signers[i], KIND_ODOMETER
+                )
+            );
+        }
+        assertEq(signers.length, 5);
+        assertEq(registry.lastReading(SUBJECT), 0);
+    }
+
+    function test_attestReadingBySig_revertsForSuspendedAndExpelledSigner() public {
+        SignedReading memory r = _signedReading(dealer, "delegated-reading", 1);
+        _assertRefusedSuspendedAndExpelled(
+            _attestReadingBySigCall(r, dealer, _sign(dealerKey, _typedDigest(r))),
+            stranger,
+            dealerId,
+            abi.encodeWithSelector(IEvidenceRegistry.RegistryUnauthorizedAttester.selector, dealer, KIND_ODOMETER)
+        );
+    }
+
+    function _copy(SignedReading memory r) internal pure returns (SignedReading memory) {
+        return SignedReading(r.subject, r.kind, r.digest, r.ref, r.expiry, r.reading, r.nonce, r.deadline);
+    }
+
+    /// @dev The accounts of the fixture whose member holds none of `kindRoles` (the stranger included), with their
+    /// signing keys.
+    function _signersWithoutRoles(uint16 kindRoles) internal returns (address[] memory signers, uint256[] memory keys) {
+        (address[] memory accounts, uint256[] memory roles) = _accounts();
+        string[9] memory names = [
+            string("stranger"),
+            "governorA",
+            "dealer",
+            "otherDealer",
+            "insurer",
+            "repairShop",
+            "bank",
+            "telematics",
+            "dmv"
+        ];
+        uint256 count;
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            if (roles[i] & kindRoles == 0) ++count;
+        }
+        signers = new address[](count);
+        keys = new uint256[](count);
+        count = 0;
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            if (roles[i] & kindRoles != 0) continue;
+            (signers[count], keys[count]) = makeAddrAndKey(names[i]);
+            assertEq(signers[count], accounts[i]);
+            ++count;
+        }
     }
 
     // ================================================================ anchorBatch and verifyBatchRecord

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from pydantic.alias_generators import to_snake
 from web3 import Web3
@@ -25,6 +26,7 @@ from node_adapter.clients import (
     ContractArgumentError,
     ContractClient,
     Kind,
+    KindFlag,
     KindView,
     LienStatus,
     Loan,
@@ -46,7 +48,13 @@ from node_adapter.clients import (
     role_names,
 )
 from node_adapter.connection import ChainConnection
-from node_adapter.contract_errors import NotFoundRevert, UnauthorizedRevert, UnexpectedStateRevert, error_class
+from node_adapter.contract_errors import (
+    InvalidRequestRevert,
+    NotFoundRevert,
+    UnauthorizedRevert,
+    UnexpectedStateRevert,
+    error_class,
+)
 from node_adapter.devchain import increase_time
 from node_adapter.errors import EncodingError, NodeAdapterError
 from node_adapter.localchain import LocalChain
@@ -56,6 +64,7 @@ from node_adapter.settings import NodeAdapterSettings
 from node_adapter.txworker import TxWorker
 
 INSPECTION = 1
+ODOMETER = 2
 SUBJECT = Web3.keccak(text="subject:LSVAU2180N2183294")
 SCHEMA = Web3.keccak(text="inspection.v1")
 DAY = 86_400
@@ -451,6 +460,114 @@ def test_attest_and_read_the_record_back(consortium: Consortium) -> None:
     assert event.args["subject"] == "0x" + SUBJECT.hex().removeprefix("0x")
     assert event.args["attester"] == c.dealer.address
     assert event.block_number == attested.block_number
+
+
+def _sign_attest_reading(registry: RegistryClient, signer: LocalAccount, message: dict[str, object]) -> bytes:
+    """``signer``'s EIP-712 signature of an ``AttestReading`` message for ``registry``'s domain."""
+    typed_data = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "AttestReading": [
+                {"name": "subject", "type": "bytes32"},
+                {"name": "kind", "type": "uint16"},
+                {"name": "digest", "type": "bytes32"},
+                {"name": "ref", "type": "bytes32"},
+                {"name": "expiry", "type": "uint40"},
+                {"name": "reading", "type": "uint64"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "AttestReading",
+        "domain": {
+            "name": "VehicleEvidenceRegistry",
+            "version": "1",
+            "chainId": registry.chain_id,
+            "verifyingContract": registry.address,
+        },
+        "message": message,
+    }
+    return bytes(signer.sign_message(encode_typed_data(full_message=typed_data)).signature)
+
+
+def test_attest_reading_by_sig_relays_a_signed_reading(consortium: Consortium, w3: Web3) -> None:
+    c, registry = consortium, consortium.suite.registry
+    _govern(
+        c,
+        w3,
+        "odometer-kind",
+        [registry.address],
+        [
+            registry.encode_register_kind(
+                kind=ODOMETER,
+                schema_digest=Web3.keccak(text="odometer.v1"),
+                roles=Role.DEALER,
+                weight=2,
+                flags=KindFlag.ODOMETER | KindFlag.ROLLBACK_REJECT,
+            )
+        ],
+    )
+    uid = Web3.keccak(text="odometer reading, salted")
+    deadline = w3.eth.get_block("latest")["timestamp"] + 3600
+    message: dict[str, object] = {
+        "subject": bytes(SUBJECT),
+        "kind": ODOMETER,
+        "digest": bytes(uid),
+        "ref": bytes(32),
+        "expiry": 0,
+        "reading": 42_000,
+        "nonce": registry.nonces(c.dealer.address),
+        "deadline": deadline,
+    }
+    signature = _sign_attest_reading(registry, c.dealer, message)
+
+    def relay(key: str) -> OutboxTx:
+        """The bank relays the dealer's signed reading: the bank pays the gas, the record is the dealer's."""
+        return registry.attest_reading_by_sig(
+            c.outbox,
+            key=key,
+            sender=c.bank.address,
+            subject=SUBJECT,
+            kind=ODOMETER,
+            digest=uid,
+            ref=ZERO_BYTES32,
+            expiry=0,
+            reading=42_000,
+            attester=c.dealer.address,
+            deadline=deadline,
+            signature=signature,
+        )
+
+    relayed = c.confirm(relay("reading/relay"))
+    assert relayed.purpose == "EvidenceRegistry.attestReadingBySig"
+    record = registry.get_record(uid).record
+    assert (record.attester, record.kind, record.expiry) == (c.dealer.address, ODOMETER, 0)
+    assert registry.is_valid(uid)
+    assert registry.last_reading(SUBJECT) == 42_000
+    assert not registry.is_rollback_flagged(uid)
+    assert registry.nonces(c.dealer.address) == 1
+    assert registry.nonces(c.bank.address) == 0
+    assert registry.points_of(DEALER_ID) == 2
+    assert registry.points_of(BANK_ID) == 0
+    (recorded,) = registry.events(relayed, "OdometerRecorded")
+    assert (recorded.args["reading"], recorded.args["rollback"]) == (42_000, False)
+    (attested,) = registry.events(relayed, "Attested")
+    assert attested.args["attester"] == c.dealer.address
+
+    # The same signature again: its nonce is used, so the chain refuses it, and the row carries the decoded error.
+    (replayed,) = c.settle(relay("reading/replay"))
+    assert replayed.status is TxStatus.REVERTED
+    with pytest.raises(error_class("RegistryInvalidSignature")) as caught:
+        replayed.raise_for_status()
+    assert isinstance(caught.value, InvalidRequestRevert)
+    assert caught.value.args_by_name == {"attester": c.dealer.address}
+    assert registry.last_reading(SUBJECT) == 42_000
+    assert registry.points_of(DEALER_ID) == 2
 
 
 def _register_loan(c: Consortium, key: str) -> int:

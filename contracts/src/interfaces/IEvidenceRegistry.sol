@@ -157,13 +157,31 @@ interface IEvidenceRegistry is ICreditPoints {
 
     /// @notice Attests on behalf of `attester`, who signed the EIP-712 message
     /// `Attest(bytes32 subject,uint16 kind,bytes32 digest,bytes32 ref,uint40 expiry,uint256 nonce,uint256 deadline)`
-    /// with its current nonce. Anyone may relay. The record is the attester's, and so are the points.
+    /// with its current nonce. Anyone may relay. The record is the attester's, and so are the points. Not for an
+    /// odometer kind (`RegistryReadingRequired`): its readings are relayed by `attestReadingBySig`.
     function attestBySig(
         bytes32 subject,
         uint16 kind,
         bytes32 digest,
         bytes32 ref,
         uint40 expiry,
+        address attester,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (bytes32 uid);
+
+    /// @notice Attests an odometer reading on behalf of `attester`: as `attestReading`, for a kind with
+    /// `FLAG_ODOMETER`, by the EIP-712 message `AttestReading(bytes32 subject,uint16 kind,bytes32 digest,bytes32 ref,
+    /// uint40 expiry,uint64 reading,uint256 nonce,uint256 deadline)` signed with the attester's current nonce (the
+    /// nonce `attestBySig` uses). Anyone may relay. The record is the attester's, and so are the points; a reading
+    /// below the subject's last one is rejected or flagged as by `attestReading`.
+    function attestReadingBySig(
+        bytes32 subject,
+        uint16 kind,
+        bytes32 digest,
+        bytes32 ref,
+        uint40 expiry,
+        uint64 reading,
         address attester,
         uint256 deadline,
         bytes calldata signature

@@ -30,7 +30,7 @@ contract EvidenceRegistryInvariantTest is RegistryTestBase {
             stranger
         );
 
-        bytes4[] memory selectors = new bytes4[](14);
+        bytes4[] memory selectors = new bytes4[](15);
         selectors[0] = RegistryHandler.attest.selector;
         selectors[1] = RegistryHandler.attest.selector; // records are what everything else acts on: twice as often
         selectors[2] = RegistryHandler.attestBySig.selector;
@@ -45,6 +45,7 @@ contract EvidenceRegistryInvariantTest is RegistryTestBase {
         selectors[11] = RegistryHandler.reinstate.selector;
         selectors[12] = RegistryHandler.reinstate.selector; // suspended members come back more often than not
         selectors[13] = RegistryHandler.warp.selector;
+        selectors[14] = RegistryHandler.attestReadingBySig.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }

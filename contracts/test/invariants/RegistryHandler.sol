@@ -126,20 +126,28 @@ contract RegistryHandler is Test {
 
     /// @dev An odometer reading near the subject's highest one (about one in six below it), of either kind.
     function attestReading(uint256 actorSeed, uint256 subjectSeed, bool strict, uint64 reading) external {
-        bytes32 subject = _subject(subjectSeed);
-        uint16 kind = strict ? _kinds.strict : _kinds.odometer;
-        Actor memory actor = _actorFor(actorSeed, kind);
-        uint64 highest = ghostMaxReading[subject];
-        reading = uint64(_bound(reading, highest > 2000 ? highest - 2000 : 0, uint256(highest) + 10_000));
-        bool rollback = reading < highest;
-        bool authorized = _mayAttest(actor.account, kind);
-        bytes32 digest = _nextDigest();
+        (Actor memory actor, Message memory m, uint64 bounded) = _readingFor(actorSeed, subjectSeed, strict, reading);
+        bool authorized = _mayAttest(actor.account, m.kind);
         vm.prank(actor.account);
-        try _registry.attestReading(subject, kind, digest, bytes32(0), 0, reading) returns (bytes32 uid) {
-            _recordUid(uid, actor.account, authorized);
-            if (_registry.isRollbackFlagged(uid) != rollback || (rollback && strict)) ++ghostRollbackMismatches;
-            if (!rollback) ghostMaxReading[subject] = reading;
+        try _registry.attestReading(m.subject, m.kind, m.digest, m.ref, m.expiry, bounded) returns (bytes32 uid) {
+            _recordReading(uid, actor.account, authorized, m.subject, strict, bounded);
             ++successes["attestReading"];
+        } catch {}
+    }
+
+    /// @dev As `attestReading`, signed by the actor and relayed by a non-member.
+    function attestReadingBySig(uint256 actorSeed, uint256 subjectSeed, bool strict, uint64 reading) external {
+        (Actor memory actor, Message memory m, uint64 bounded) = _readingFor(actorSeed, subjectSeed, strict, reading);
+        bytes memory signature = _signReading(actor, m, bounded);
+        bool authorized = _mayAttest(actor.account, m.kind);
+        vm.prank(_relayer);
+        try _registry.attestReadingBySig(
+            m.subject, m.kind, m.digest, m.ref, m.expiry, bounded, actor.account, m.deadline, signature
+        ) returns (
+            bytes32 uid
+        ) {
+            _recordReading(uid, actor.account, authorized, m.subject, strict, bounded);
+            ++successes["attestReadingBySig"];
         } catch {}
     }
 
@@ -240,6 +248,40 @@ contract RegistryHandler is Test {
         ghostAuthorized[uid] = authorized;
     }
 
+    /// @dev A reading of a subject by an actor for one of the odometer kinds: a fresh digest, no ref, no expiry, and
+    /// `reading` bounded near the subject's highest reading (about one in six below it).
+    function _readingFor(uint256 actorSeed, uint256 subjectSeed, bool strict, uint64 reading)
+        internal
+        returns (Actor memory actor, Message memory m, uint64 bounded)
+    {
+        m = Message({
+            subject: _subject(subjectSeed),
+            kind: strict ? _kinds.strict : _kinds.odometer,
+            digest: _nextDigest(),
+            ref: bytes32(0),
+            expiry: 0,
+            deadline: block.timestamp + 1 hours
+        });
+        actor = _actorFor(actorSeed, m.kind);
+        uint64 highest = ghostMaxReading[m.subject];
+        bounded = uint64(_bound(reading, highest > 2000 ? highest - 2000 : 0, uint256(highest) + 10_000));
+    }
+
+    /// @dev Records an accepted reading and checks it against the rollback rule.
+    function _recordReading(
+        bytes32 uid,
+        address attester,
+        bool authorized,
+        bytes32 subject,
+        bool strict,
+        uint64 reading
+    ) internal {
+        _recordUid(uid, attester, authorized);
+        bool rollback = reading < ghostMaxReading[subject];
+        if (_registry.isRollbackFlagged(uid) != rollback || (rollback && strict)) ++ghostRollbackMismatches;
+        if (!rollback) ghostMaxReading[subject] = reading;
+    }
+
     /// @dev Whether `account` signs for an active member holding one of the kind's roles, asked of the Membership
     /// and the kind directly (not of the registry's own check).
     function _mayAttest(address account, uint16 kind) internal view returns (bool) {
@@ -250,18 +292,44 @@ contract RegistryHandler is Test {
 
     /// @dev The actor's EIP-712 signature of `m` with its current nonce.
     function _sign(Actor memory actor, Message memory m) internal view returns (bytes memory) {
-        bytes32 structHash = keccak256(
-            abi.encode(
-                _registry.ATTEST_TYPEHASH(),
-                m.subject,
-                m.kind,
-                m.digest,
-                m.ref,
-                m.expiry,
-                _registry.nonces(actor.account),
-                m.deadline
+        return _signStruct(
+            actor,
+            keccak256(
+                abi.encode(
+                    _registry.ATTEST_TYPEHASH(),
+                    m.subject,
+                    m.kind,
+                    m.digest,
+                    m.ref,
+                    m.expiry,
+                    _registry.nonces(actor.account),
+                    m.deadline
+                )
             )
         );
+    }
+
+    /// @dev The actor's EIP-712 signature of `m` with `reading`, as an `AttestReading`, with its current nonce.
+    function _signReading(Actor memory actor, Message memory m, uint64 reading) internal view returns (bytes memory) {
+        return _signStruct(
+            actor,
+            keccak256(
+                abi.encode(
+                    _registry.ATTEST_READING_TYPEHASH(),
+                    m.subject,
+                    m.kind,
+                    m.digest,
+                    m.ref,
+                    m.expiry,
+                    reading,
+                    _registry.nonces(actor.account),
+                    m.deadline
+                )
+            )
+        );
+    }
+
+    function _signStruct(Actor memory actor, bytes32 structHash) internal view returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) =
             vm.sign(actor.key, keccak256(abi.encodePacked("\x19\x01", _registry.DOMAIN_SEPARATOR(), structHash)));
         return abi.encodePacked(r, s, v);

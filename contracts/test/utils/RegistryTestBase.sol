@@ -68,6 +68,9 @@ abstract contract RegistryTestBase is ConsortiumTest {
     bytes32 internal constant ATTEST_TYPEHASH = keccak256(
         "Attest(bytes32 subject,uint16 kind,bytes32 digest,bytes32 ref,uint40 expiry,uint256 nonce,uint256 deadline)"
     );
+    bytes32 internal constant ATTEST_READING_TYPEHASH = keccak256(
+        "AttestReading(bytes32 subject,uint16 kind,bytes32 digest,bytes32 ref,uint40 expiry,uint64 reading,uint256 nonce,uint256 deadline)"
+    );
     bytes32 internal constant LEAF_DOMAIN = keccak256("VehicleEvidence.BatchLeaf.v1");
 
     uint40 internal constant START = 1_700_000_000;
@@ -79,6 +82,18 @@ abstract contract RegistryTestBase is ConsortiumTest {
         bytes32 digest;
         bytes32 ref;
         uint40 expiry;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// @dev The fields of a delegated odometer reading, in the order of the EIP-712 type.
+    struct SignedReading {
+        bytes32 subject;
+        uint16 kind;
+        bytes32 digest;
+        bytes32 ref;
+        uint40 expiry;
+        uint64 reading;
         uint256 nonce;
         uint256 deadline;
     }
@@ -191,6 +206,19 @@ abstract contract RegistryTestBase is ConsortiumTest {
         return keccak256(abi.encodePacked("\x19\x01", registry.DOMAIN_SEPARATOR(), _structHash(a)));
     }
 
+    function _structHash(SignedReading memory r) internal pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                ATTEST_READING_TYPEHASH, r.subject, r.kind, r.digest, r.ref, r.expiry, r.reading, r.nonce, r.deadline
+            )
+        );
+    }
+
+    /// @dev The EIP-712 digest of a reading, against the registry's own `DOMAIN_SEPARATOR()`.
+    function _typedDigest(SignedReading memory r) internal view returns (bytes32) {
+        return keccak256(abi.encodePacked("\x19\x01", registry.DOMAIN_SEPARATOR(), _structHash(r)));
+    }
+
     function _sign(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);
@@ -222,6 +250,46 @@ abstract contract RegistryTestBase is ConsortiumTest {
         return abi.encodeCall(
             IEvidenceRegistry.attestBySig,
             (a.subject, a.kind, a.digest, a.ref, a.expiry, attester, a.deadline, signature)
+        );
+    }
+
+    /// @dev A delegated reading of SUBJECT by `signer` on the flagging odometer kind, with its current nonce and a
+    /// deadline one hour away.
+    function _signedReading(address signer, string memory name, uint64 reading)
+        internal
+        view
+        returns (SignedReading memory)
+    {
+        return SignedReading({
+            subject: SUBJECT,
+            kind: KIND_ODOMETER,
+            digest: _digest(name),
+            ref: bytes32(0),
+            expiry: 0,
+            reading: reading,
+            nonce: registry.nonces(signer),
+            deadline: block.timestamp + 1 hours
+        });
+    }
+
+    function _relayReading(SignedReading memory r, address attester, bytes memory signature)
+        internal
+        returns (bytes32)
+    {
+        vm.prank(stranger);
+        return registry.attestReadingBySig(
+            r.subject, r.kind, r.digest, r.ref, r.expiry, r.reading, attester, r.deadline, signature
+        );
+    }
+
+    function _attestReadingBySigCall(SignedReading memory r, address attester, bytes memory signature)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodeCall(
+            IEvidenceRegistry.attestReadingBySig,
+            (r.subject, r.kind, r.digest, r.ref, r.expiry, r.reading, attester, r.deadline, signature)
         );
     }
 

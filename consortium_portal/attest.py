@@ -2,10 +2,11 @@
 
 1. ``prepare``: the record is validated against its kind's schema (kinds.py), wrapped with the VIN and kind, salted
    and digested exactly as every member computes digests (``node_adapter.encoding``), and stored. The answer holds
-   the EIP-712 ``Attest`` message to sign (for kinds without an odometer reading) and the transaction the attester
-   may send itself instead.
+   the EIP-712 message to sign (``Attest``, or ``AttestReading`` for kinds with an odometer reading) and the
+   transaction the attester may send itself instead.
 2. ``relay``: the attester's signature is checked here (signer, nonce still unused, deadline), then the attestation
-   goes through the outbox as ``attestBySig`` from the portal's relayer account, attributed to the signer on chain.
+   goes through the outbox as ``attestBySig`` / ``attestReadingBySig`` from the portal's relayer account, attributed
+   to the signer on chain.
 3. ``status``: prepared, relayed, confirmed (the record is on chain) or failed (with the contract's reason).
 
 Nothing is attested without the attester's signature: the portal holds no member's key.
@@ -27,11 +28,14 @@ from consortium_portal.auth import Principal
 from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError, PortalError
 from consortium_portal.kinds import CATALOGUE, KindSpec
 from consortium_portal.models import DocumentStatus, PortalDocument
-from node_adapter.clients import ZERO_BYTES32, Role, Suite
+from node_adapter.clients import Role, Suite
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id, validate_vin
 from node_adapter.errors import EncodingError
 from node_adapter.outbox import Outbox, TxStatus
 from node_adapter.readmodel import AttestationView, LoanView
+
+ZERO_REF = "0x" + "00" * 32
+"""No reference, as the 0x-hex the EIP-712 message and the API carry."""
 
 SIGNATURE_WINDOW = 86_400
 """Seconds an attester has to sign a prepared record."""
@@ -60,10 +64,7 @@ class PreparedAttestation(BaseModel):
     subject: str
     status: DocumentStatus
     document: dict[str, Any] = Field(description="The salted document: keep it, it is what the digest proves.")
-    typed_data: dict[str, Any] | None = Field(
-        description="EIP-712 message to sign for the portal to relay (None: "
-        "this kind carries a reading; send `transaction` yourself)."
-    )
+    typed_data: dict[str, Any] = Field(description="The EIP-712 message to sign for the portal to relay.")
     transaction: dict[str, str] = Field(description="The attestation as a transaction the attester may send itself.")
     note: str | None = None
 
@@ -152,8 +153,6 @@ def relay(
     if row.status != DocumentStatus.PREPARED:
         return status(engine=engine, suite=suite, outbox=outbox, principal=principal, document_id=document_id)
     typed = typed_data(row, suite)
-    if typed is None:
-        raise ConflictError(f"a {spec.name} carries an odometer reading: send the prepared transaction yourself")
     try:
         signer = Account.recover_message(encode_typed_data(full_message=typed), signature=signature)
     except (ValueError, TypeError, EthValidationError) as exc:
@@ -165,19 +164,22 @@ def relay(
     if suite.registry.nonces(row.account) != row.nonce:
         raise ConflictError("the account's nonce moved on since this record was prepared: prepare it again")
     key = f"portal:attest:{row.id}"
-    suite.registry.attest_by_sig(
-        outbox,
-        key=key,
-        sender=relayer,
-        subject=row.subject,
-        kind=row.kind,
-        digest=row.digest,
-        ref=row.ref or ZERO_BYTES32,
-        expiry=row.expiry,
-        attester=row.account,
-        deadline=row.deadline,
-        signature=signature,
-    )
+    common: dict[str, Any] = {
+        "key": key,
+        "sender": relayer,
+        "subject": row.subject,
+        "kind": row.kind,
+        "digest": row.digest,
+        "ref": row.ref or ZERO_REF,
+        "expiry": row.expiry,
+        "attester": row.account,
+        "deadline": row.deadline,
+        "signature": signature,
+    }
+    if row.reading is None:
+        suite.registry.attest_by_sig(outbox, **common)
+    else:
+        suite.registry.attest_reading_by_sig(outbox, reading=row.reading, **common)
     with Session(engine, expire_on_commit=False) as session:
         fresh = session.get(PortalDocument, row.id)
         assert fresh is not None
@@ -233,10 +235,31 @@ def read_document(*, engine: Engine, principal: Principal, digest: str) -> dict[
     return document
 
 
-def typed_data(row: PortalDocument, suite: Suite) -> dict[str, Any] | None:
-    """The EIP-712 ``Attest`` message for ``row`` (``None`` for kinds that carry a reading)."""
-    if row.reading is not None:
-        return None
+_ATTEST_FIELDS = [
+    {"name": "subject", "type": "bytes32"},
+    {"name": "kind", "type": "uint16"},
+    {"name": "digest", "type": "bytes32"},
+    {"name": "ref", "type": "bytes32"},
+    {"name": "expiry", "type": "uint40"},
+]
+_NONCE_FIELDS = [{"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"}]
+
+
+def typed_data(row: PortalDocument, suite: Suite) -> dict[str, Any]:
+    """The EIP-712 message the attester signs for ``row``: ``Attest``, or ``AttestReading`` when it carries a
+    reading (the registry's ``attestBySig`` and ``attestReadingBySig``)."""
+    message: dict[str, Any] = {
+        "subject": row.subject,
+        "kind": row.kind,
+        "digest": row.digest,
+        "ref": row.ref or ZERO_REF,
+        "expiry": row.expiry,
+    }
+    if row.reading is None:
+        primary, fields = "Attest", [*_ATTEST_FIELDS, *_NONCE_FIELDS]
+    else:
+        primary, fields = "AttestReading", [*_ATTEST_FIELDS, {"name": "reading", "type": "uint64"}, *_NONCE_FIELDS]
+        message["reading"] = row.reading
     return {
         "types": {
             "EIP712Domain": [
@@ -245,38 +268,22 @@ def typed_data(row: PortalDocument, suite: Suite) -> dict[str, Any] | None:
                 {"name": "chainId", "type": "uint256"},
                 {"name": "verifyingContract", "type": "address"},
             ],
-            "Attest": [
-                {"name": "subject", "type": "bytes32"},
-                {"name": "kind", "type": "uint16"},
-                {"name": "digest", "type": "bytes32"},
-                {"name": "ref", "type": "bytes32"},
-                {"name": "expiry", "type": "uint40"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
+            primary: fields,
         },
-        "primaryType": "Attest",
+        "primaryType": primary,
         "domain": {
             "name": "VehicleEvidenceRegistry",
             "version": "1",
             "chainId": suite.registry.chain_id,
             "verifyingContract": suite.registry.address,
         },
-        "message": {
-            "subject": row.subject,
-            "kind": row.kind,
-            "digest": row.digest,
-            "ref": row.ref or ZERO_BYTES32,
-            "expiry": row.expiry,
-            "nonce": row.nonce,
-            "deadline": row.deadline,
-        },
+        "message": {**message, "nonce": row.nonce, "deadline": row.deadline},
     }
 
 
 def _prepared(row: PortalDocument, suite: Suite, spec: KindSpec) -> PreparedAttestation:
     assert row.id is not None
-    ref = row.ref or ZERO_BYTES32
+    ref = row.ref or ZERO_REF
     if row.reading is not None:
         data = suite.registry.calldata("attestReading", row.subject, row.kind, row.digest, ref, row.expiry, row.reading)
     else:

@@ -8,6 +8,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
+from node_adapter.chainutil import send_and_wait
 from node_adapter.encoding import SaltedDocument, subject_id
 from tests.portal.conftest import PortalRig
 
@@ -30,7 +31,7 @@ def _relay_and_confirm(rig: PortalRig, client: Any, prepared: dict[str, Any], wh
     rig.worker.drain()
     rig.context.indexer().sync()
     status = client.get(f"/api/v1/attestations/{prepared['id']}").json()
-    assert status["status"] == "confirmed", status
+    assert status["status"] == "confirmed", (status["status"], status["note"])
     return status
 
 
@@ -63,17 +64,25 @@ def test_an_insurer_attests_a_claim_signed_in_the_browser_and_relayed_by_the_por
         assert (check["found"], check["valid"]) == (True, True)
 
 
-def test_a_record_with_an_odometer_reading_is_sent_by_the_attester_itself(portal: PortalRig, w3: Web3) -> None:
+def test_an_inspection_with_its_odometer_reading_is_signed_and_relayed(portal: PortalRig) -> None:
     with portal.as_member("dealer") as dealer:
         prepared = dealer.post("/api/v1/attestations", json={"vin": VIN, "kind": 1, "record": INSPECTION}).json()
-        assert prepared["typed_data"] is None
-        refused = dealer.post(f"/api/v1/attestations/{prepared['id']}/signature", json={"signature": "0x00"})
-        assert refused.status_code == 409
-        assert "send the prepared transaction yourself" in refused.json()["message"]
+        assert prepared["typed_data"]["primaryType"] == "AttestReading"
+        assert prepared["typed_data"]["message"]["reading"] == 41_200
+        _relay_and_confirm(portal, dealer, prepared, "dealer")
+    subject = subject_id(VIN, portal.context.subject_key)
+    assert portal.suite.registry.last_reading(subject) == 41_200
+    assert portal.suite.registry.get_record(prepared["digest"]).record.attester == portal.accounts["dealer"].address
+    with portal.as_member("bank") as bank:
+        [point] = bank.get(f"/api/v1/vehicles/{VIN}").json()["odometer"]
+    assert (point["reading"], point["uid"]) == (41_200, prepared["digest"])
+
+
+def test_the_attester_may_send_the_prepared_transaction_itself(portal: PortalRig, w3: Web3) -> None:
+    with portal.as_member("dealer") as dealer:
+        prepared = dealer.post("/api/v1/attestations", json={"vin": VIN, "kind": 1, "record": INSPECTION}).json()
         account = portal.accounts["dealer"]
         tx = {"to": prepared["transaction"]["to"], "data": prepared["transaction"]["data"], "from": account.address}
-        from node_adapter.chainutil import send_and_wait  # noqa: PLC0415
-
         send_and_wait(w3, account, tx)
         portal.context.indexer().sync()
         assert dealer.get(f"/api/v1/attestations/{prepared['id']}").json()["status"] == "confirmed"

@@ -10,7 +10,7 @@ from fastapi import Path as FastApiPath
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from consortium_portal import attest, auth, board
+from consortium_portal import attest, auth, board, oracle_view
 from consortium_portal.app import PortalContext
 from consortium_portal.attest import AttestRequest, PreparedAttestation, RelayRequest
 from consortium_portal.auth import Principal
@@ -366,3 +366,21 @@ def case_board(
 def case_timeline(case_id: RowId, principal: PrincipalDep, context: ContextDep) -> board.CaseTimeline:
     """A case and every step of it, with its evidence."""
     return board.case_timeline(engine=context.engine, principal=principal, case_id=case_id)
+
+
+# ---------------------------------------------------------------------------------------------------- oracle view
+
+
+@router.get("/api/v1/oracle/feeds", tags=["oracle"])
+def oracle_feeds(_principal: PrincipalDep, context: ContextDep) -> list[oracle_view.FeedHealthPublic]:
+    """Each oracle feed's health, last success, staleness, failures and quarantined records, as the oracle last
+    published them."""
+    return oracle_view.feeds(engine=context.engine)
+
+
+@router.get("/api/v1/vehicles/{vin}/valuations", tags=["oracle"])
+def vehicle_valuations(vin: str, _principal: PrincipalDep, context: ContextDep) -> list[oracle_view.LoanValuations]:
+    """Every loan's baseline, every price oracle's report and every published median, with the band beyond which the
+    contract acts (the loan's value-move threshold around its baseline)."""
+    _vin, subject = subject_of(vin, context.subject_key)
+    return oracle_view.valuations(engine=context.engine, suite=context.suite, subject=subject)

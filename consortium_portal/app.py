@@ -38,6 +38,7 @@ from node_adapter.contract_errors import (
 )
 from node_adapter.deploy import Deployment
 from node_adapter.errors import ChainError
+from node_adapter.health import create_health_schema
 from node_adapter.indexer import EventIndexer, IndexerCheckpoint
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings, get_settings
@@ -114,6 +115,7 @@ class PortalContext:
         """Connect to the configured chain and database and find the recorded deployment."""
         runtime = Runtime.open(node_settings)
         create_portal_schema(runtime.engine)
+        create_health_schema(runtime.engine)
         deployment = runtime.deployment()
         return cls(
             settings=settings,

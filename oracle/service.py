@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -25,6 +26,7 @@ from eth_account.signers.local import LocalAccount
 
 from node_adapter.clients import Suite
 from node_adapter.connection import ChainUnavailableError
+from node_adapter.health import create_health_schema, publish
 from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, load_keystore
 from node_adapter.txworker import TxWorker
@@ -63,6 +65,7 @@ class OracleService:
     def __init__(self, oracle: Oracle, worker: TxWorker) -> None:
         self.oracle = oracle
         self.worker = worker
+        create_health_schema(oracle.engine)
         self.steps: dict[str, Callable[[], int]] = {
             **{f"ingest:{source}": _bind(oracle.ingest, source) for source in oracle.sources},
             "valuations": oracle.value,
@@ -71,6 +74,8 @@ class OracleService:
         }
         self._scheduler: BackgroundScheduler | None = None
         self._wake = threading.Event()
+        self._publish_lock = threading.Lock()
+        self._published_at = float("-inf")
         self._worker_thread: threading.Thread | None = None
         self._worker_stop: threading.Event | None = None
 
@@ -85,11 +90,28 @@ class OracleService:
         with self.oracle.job(name) as go:
             if go:
                 done = self.steps[name]()
+        self._publish()
         if self.oracle.actions_queued != queued:
             self._nudge("dispatch")
         if name == "dispatch" and done:
             self._wake.set()
         return done
+
+    def publish_health(self) -> None:
+        """Publish the feeds' health now, for others (the portal) to show."""
+        publish(self.oracle.engine, "oracle", self.oracle.status()["feeds"])
+
+    def _publish(self, every: float = 2.0) -> None:
+        """:meth:`publish_health`, at most every ``every`` seconds (after job runs)."""
+        now = time.monotonic()
+        with self._publish_lock:
+            if now - self._published_at < every:
+                return
+            self._published_at = now
+        try:
+            self.publish_health()
+        except Exception:  # showing health must never break a job
+            logger.exception("could not publish the oracle's health")
 
     def _nudge(self, job: str) -> None:
         scheduler = self._scheduler

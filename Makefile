@@ -13,7 +13,7 @@ NPM_STAMP := node_modules/.installed
 SLITHER_VENV := .venv-slither
 FORGE := node_modules/.bin/forge
 
-.PHONY: help install install-dev up down test test-forge test-python lint fmt artifacts clean
+.PHONY: help install install-dev install-browser up down test test-forge test-python lint fmt artifacts clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,13 +40,21 @@ install: $(RUNTIME_STAMP) $(NPM_STAMP) ## install what running the system needs 
 
 install-dev: $(DEV_STAMP) $(NPM_STAMP) ## install what tests and lint need too
 
+# The browser tests drive Debian's chromium (through Playwright, which downloads no browser of its own).
+install-browser:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's chromium for the browser tests"; \
+			apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
+		else echo "error: the browser tests need chromium: sudo apt-get install chromium"; exit 1; fi; }
+
 up: install ## run the system on embedded defaults (local chain; Ctrl-C stops it)
 	$(BIN)/consortium up
 
 down: install ## stop what `make up` started
 	$(BIN)/consortium chain down
 
-test: install-dev ## install what tests need, then run every test (forge and pytest)
+test: install-dev install-browser ## install what tests need, then run every test (forge and pytest)
 	$(MAKE) --no-print-directory test-forge test-python
 
 test-forge:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi import Path as FastApiPath
@@ -98,15 +97,7 @@ def health(context: ContextDep) -> Health:
 @router.post("/api/v1/auth/challenge", tags=["sign-in"])
 def challenge(body: ChallengeRequest, context: ContextDep) -> ChallengeIssued:
     """A one-time EIP-4361 message for the account to sign."""
-    uri = context.settings.url()
-    issued = auth.issue_challenge(
-        engine=context.engine,
-        address=body.address,
-        domain=urlsplit(uri).netloc,
-        uri=uri,
-        chain_id=context.connection.chain_id,
-        ttl=context.settings.challenge_ttl,
-    )
+    issued = context.challenge(body.address)
     return ChallengeIssued(message=issued.message, nonce=issued.nonce, expires_at=issued.expires_at)
 
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
@@ -157,6 +158,20 @@ class PortalContext:
 
         return authorize
 
+    def challenge(self, address: str) -> SignInChallenge:
+        """A one-time sign-in message for ``address``, naming this portal and chain."""
+        from consortium_portal.auth import issue_challenge  # noqa: PLC0415 (auth imports nothing of the app)
+
+        uri = self.settings.url()
+        return issue_challenge(
+            engine=self.engine,
+            address=address,
+            domain=urlsplit(uri).netloc,
+            uri=uri,
+            chain_id=self.connection.chain_id,
+            ttl=self.settings.challenge_ttl,
+        )
+
     def indexed_block(self) -> int | None:
         """The last block the read model has folded in."""
         with Session(self.engine) as session:
@@ -203,6 +218,7 @@ class PortalContext:
 def create_app(context: PortalContext | None = None, *, index: bool = True) -> ASGIApp:
     """The portal. Without a context, one is opened from the environment's settings at start-up."""
     from consortium_portal.api import router  # noqa: PLC0415 (routes import this module's context type)
+    from consortium_portal.web import router as web_router  # noqa: PLC0415
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -228,6 +244,7 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
     _install_error_handlers(app)
 
     app.include_router(router)
+    app.include_router(web_router)
     return BodyLimit(app, context.settings.max_body_bytes if context is not None else PortalSettings().max_body_bytes)
 
 

@@ -29,6 +29,9 @@ class PortalSettings(BaseSettings):
     ip_rate: int = Field(default=1200, ge=1)
     """Requests per minute per client address."""
 
+    dev_signing: bool = True
+    """On a local dev chain only: the web pages may sign in as a dev account and sign with its (public) key."""
+
     max_body_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30)
     """The largest request body accepted (413 beyond)."""
 

@@ -1,0 +1,253 @@
+"""The portal's web pages: server-rendered (Jinja2), a few lines of JavaScript only for wallet signatures.
+
+Pages use the same services as the API and the same session cookie. On a local dev chain (chain ids 31337, 1337) and
+with ``PORTAL_DEV_SIGNING`` on, a visitor may sign in as one of the chain's dev accounts and sign with its key on the
+server: those keys come from the public test mnemonic and exist only on dev chains; anywhere else the pages ask the
+member's wallet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from eth_account import Account
+from eth_account.messages import encode_defunct, encode_typed_data
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from consortium_portal import attest, auth, board
+from consortium_portal.api import SESSION_COOKIE, RowId, get_context, get_principal
+from consortium_portal.app import PortalContext
+from consortium_portal.auth import Principal
+from consortium_portal.errors import InvalidInputError, PortalError
+from consortium_portal.kinds import CATALOGUE
+from consortium_portal.vehicles import vehicle_report
+from node_adapter.clients import role_names
+from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.settings import DEV_CHAIN_IDS
+
+templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+router = APIRouter(include_in_schema=False)
+
+
+def _dev(context: PortalContext) -> bool:
+    return context.settings.dev_signing and context.connection.chain_id in DEV_CHAIN_IDS
+
+
+def _principal(request: Request, context: PortalContext) -> Principal | None:
+    try:
+        return get_principal(request, context, authorization=None, x_api_key=None)
+    except PortalError:
+        return None
+
+
+def _page(request: Request, name: str, principal: Principal | None, status: int = 200, **values: Any) -> HTMLResponse:
+    me = {"member_id": principal.member_id, "roles": principal.role_names} if principal else None
+    return templates.TemplateResponse(request, name, {"me": me, **values}, status_code=status)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return {key: values[0] for key, values in parse_qs(body, keep_blank_values=True).items()}
+
+
+def _to_sign_in() -> RedirectResponse:
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    context = get_context(request)
+    if _principal(request, context) is not None:
+        return RedirectResponse("/verify", status_code=303)
+    accounts = []
+    if _dev(context):
+        for index, account in enumerate(dev_accounts(10, DEV_MNEMONIC)):
+            roles = context.suite.membership.authorize(account.address).roles
+            accounts.append({"index": index, "address": account.address, "roles": ", ".join(role_names(roles)) or "-"})
+    return _page(request, "sign_in.html", None, dev_accounts=accounts)
+
+
+@router.post("/dev/sign-in")
+async def dev_sign_in(request: Request) -> Response:
+    context = get_context(request)
+    if not _dev(context):
+        return _page(request, "sign_in.html", None, status=403, error="dev sign-in exists only on a local dev chain")
+    form = await _form(request)
+    index = int(form.get("account", "-1")) if form.get("account", "").isdigit() else -1
+    if not 0 <= index < 10:
+        return _page(request, "sign_in.html", None, status=422, error="choose one of the dev accounts")
+    key = dev_accounts(10, DEV_MNEMONIC)[index].private_key
+    account = Account.from_key(key)
+    challenge = context.challenge(account.address)
+    signature = "0x" + account.sign_message(encode_defunct(text=challenge.message)).signature.hex()
+    try:
+        token, _session, _member, _roles = auth.sign_in(
+            engine=context.engine,
+            authorize=context.suite.membership.authorize,
+            message=challenge.message,
+            signature=signature,
+            session_ttl=context.settings.session_ttl,
+        )
+    except PortalError as exc:
+        return _page(request, "sign_in.html", None, status=exc.status, error=str(exc))
+    response = RedirectResponse("/verify", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=context.settings.session_ttl, httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/sign-out")
+def sign_out(request: Request) -> Response:
+    context = get_context(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        auth.sign_out(engine=context.engine, token=token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify(request: Request, vin: str | None = None) -> Response:
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    if not vin:
+        return _page(request, "verify.html", principal)
+    try:
+        _block, now = context.head()
+        report = vehicle_report(engine=context.engine, vin=vin, key=context.subject_key, now=now)
+    except PortalError as exc:
+        return _page(request, "verify.html", principal, status=exc.status, vin=vin, error=str(exc))
+    return _page(request, "verify.html", principal, vin=report.vin, report=report)
+
+
+@router.get("/attest", response_class=HTMLResponse)
+def attest_form(request: Request) -> Response:
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    kinds = [{"kind": s.kind, "name": s.name, "roles": role_names(int(s.roles))} for s in CATALOGUE.values()]
+    return _page(request, "attest.html", principal, kinds=kinds)
+
+
+@router.post("/attest")
+async def attest_submit(request: Request) -> Response:
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    form = await _form(request)
+    kinds = [{"kind": s.kind, "name": s.name, "roles": role_names(int(s.roles))} for s in CATALOGUE.values()]
+    try:
+        try:
+            record = json.loads(form.get("record", ""))
+        except ValueError:
+            raise InvalidInputError("the record is not JSON") from None
+        kind = form.get("kind", "")
+        if not kind.isdigit() or not isinstance(record, dict):
+            raise InvalidInputError("choose a kind and give the record as a JSON object")
+        _block, now = context.head()
+        prepared = attest.prepare(
+            engine=context.engine,
+            suite=context.suite,
+            principal=principal,
+            request=attest.AttestRequest(vin=form.get("vin", ""), kind=int(kind), record=record),
+            key=context.subject_key,
+            now=now,
+        )
+    except PortalError as exc:
+        return _page(request, "attest.html", principal, status=exc.status, kinds=kinds, error=str(exc))
+    return RedirectResponse(f"/attest/{prepared.id}", status_code=303)
+
+
+@router.get("/attest/{document_id}", response_class=HTMLResponse)
+def attest_status(request: Request, document_id: RowId) -> Response:
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    try:
+        prepared = attest.status(
+            engine=context.engine,
+            suite=context.suite,
+            outbox=context.runtime.outbox,
+            principal=principal,
+            document_id=document_id,
+        )
+    except PortalError as exc:
+        return _page(request, "attest.html", principal, status=exc.status, kinds=[], error=str(exc))
+    return _page(request, "attest.html", principal, prepared=prepared, dev=_dev(context))
+
+
+@router.post("/attest/{document_id}/dev-sign")
+def attest_dev_sign(request: Request, document_id: RowId) -> Response:
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    keys = {a.address: a.private_key for a in dev_accounts(10, DEV_MNEMONIC)}
+    if not _dev(context) or principal.account not in keys:
+        return _page(
+            request,
+            "attest.html",
+            principal,
+            status=403,
+            kinds=[],
+            error="signing on the server exists only for dev accounts on a local dev chain",
+        )
+    try:
+        prepared = attest.status(
+            engine=context.engine,
+            suite=context.suite,
+            outbox=context.runtime.outbox,
+            principal=principal,
+            document_id=document_id,
+        )
+        signed = Account.sign_message(encode_typed_data(full_message=prepared.typed_data), keys[principal.account])
+        _block, now = context.head()
+        attest.relay(
+            engine=context.engine,
+            suite=context.suite,
+            outbox=context.runtime.outbox,
+            relayer=context.relayer.address,
+            principal=principal,
+            document_id=document_id,
+            signature="0x" + signed.signature.hex(),
+            now=now,
+        )
+    except PortalError as exc:
+        return _page(request, "attest.html", principal, status=exc.status, kinds=[], error=str(exc))
+    return RedirectResponse(f"/attest/{document_id}", status_code=303)
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def cases(request: Request) -> Response:
+    return _cases_page(request, None)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case(request: Request, case_id: RowId) -> Response:
+    return _cases_page(request, case_id)
+
+
+def _cases_page(request: Request, case_id: int | None) -> Response:
+    """The board (``case_id`` None) or one case's timeline."""
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    try:
+        if case_id is None:
+            values: dict[str, Any] = {"cases": board.cases(engine=context.engine, principal=principal, state=None)}
+        else:
+            values = {"case": board.case_timeline(engine=context.engine, principal=principal, case_id=case_id)}
+    except PortalError as exc:
+        return _page(request, "cases.html", principal, status=exc.status, cases=[], error=str(exc))
+    return _page(request, "cases.html", principal, **values)

@@ -1,0 +1,114 @@
+"""The web pages in real headless Chromium (Debian's chromium, driven by Playwright), on a phone-sized screen."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from node_adapter.clients import AlertKind, Severity
+from tests.portal.conftest import PortalRig
+
+VIN = "LSVJETH80N5183294"
+CLAIM = {"incident_on": "2026-10-02", "amount_cny": 8_400, "status": "paid", "description": "rear bumper, parking"}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    assert chromium, "the browser tests need Debian's chromium (make test installs it: apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=PHONE)
+    yield context.new_page()
+    context.close()
+
+
+def _sign_in(page: Page, portal: PortalRig, who: str) -> None:
+    page.goto(portal.url + "/")
+    address = portal.accounts[who].address
+    value = page.locator("#account option", has_text=address).get_attribute("value")
+    page.select_option("#account", value=value)
+    page.click("text=Sign in as this dev account")
+    page.wait_for_url("**/verify")
+    assert "member" in page.inner_text("header")
+
+
+def _fits_the_screen(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+def test_an_insurer_signs_in_attests_and_a_bank_verifies_the_vin(page: Page, portal: PortalRig) -> None:
+    _sign_in(page, portal, "insurer")
+    page.goto(portal.url + "/attest")
+    page.select_option("#kind", value="2")
+    page.fill("#vin", VIN)
+    page.fill("#record", json.dumps(CLAIM))
+    page.click("text=Prepare")
+    page.wait_for_url("**/attest/*")
+    assert page.inner_text("#status") == "prepared"
+    digest = page.inner_text("#digest")
+    page.click("text=Sign with my dev account's key")
+    page.wait_for_url("**/attest/*")
+    assert page.inner_text("#status") == "relayed"
+    portal.worker.drain()
+    portal.context.indexer().sync()
+    page.reload()
+    assert page.inner_text("#status") == "confirmed"
+    assert _fits_the_screen(page)
+    page.click("text=sign out")
+    _sign_in(page, portal, "bank")
+    page.fill("#vin", VIN.lower())
+    page.click("button:has-text('Verify')")
+    page.wait_for_selector("#attestations")
+    row = page.locator("#attestations tr", has_text=digest)
+    assert row.locator("td").nth(1).inner_text() == "valid"
+    assert page.inner_text("#lien") == "none"
+    assert _fits_the_screen(page)
+
+
+def test_bad_input_in_the_pages_is_shown_not_crashed(page: Page, portal: PortalRig) -> None:
+    _sign_in(page, portal, "insurer")
+    page.goto(portal.url + "/verify?vin=NOT-A-VIN")
+    assert "not a VIN" in page.inner_text("[role=alert]")
+    page.goto(portal.url + "/attest")
+    page.fill("#vin", VIN)
+    page.fill("#record", "{not json")
+    page.click("text=Prepare")
+    assert "not JSON" in page.inner_text("[role=alert]")
+    page.select_option("#kind", value="1")
+    page.fill("#vin", VIN)
+    page.fill("#record", json.dumps(CLAIM))
+    page.click("text=Prepare")
+    assert "needs one of the roles" in page.inner_text("[role=alert]")
+
+
+def test_a_bank_follows_its_case_on_the_board(page: Page, portal: PortalRig) -> None:
+    portal.lend(VIN)
+    portal.alert(VIN, AlertKind.GEOFENCE_EXIT, Severity.HIGH)
+    _sign_in(page, portal, "bank")
+    page.goto(portal.url + "/cases")
+    page.click("#cases a")
+    page.wait_for_selector("#steps")
+    assert page.inner_text("#state") == "triggered"
+    assert "triggered" in page.inner_text("#steps")
+    _sign_in_as_another = page.context.new_page()
+    _sign_in_as_another.goto(portal.url + "/cases")
+    assert "/cases" in _sign_in_as_another.url  # the session cookie is the browser's
+    _sign_in_as_another.close()
+
+
+def test_pages_need_a_session(page: Page, portal: PortalRig) -> None:
+    for path in ("/verify", "/attest", "/cases"):
+        page.goto(portal.url + path)
+        assert page.url.rstrip("/") == portal.url  # sent to sign in

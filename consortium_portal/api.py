@@ -9,7 +9,7 @@ from fastapi import Path as FastApiPath
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from consortium_portal import attest, auth, board, oracle_view
+from consortium_portal import attest, auth, board, case_actions, oracle_view
 from consortium_portal.app import PortalContext
 from consortium_portal.attest import AttestRequest, PreparedAttestation, RelayRequest
 from consortium_portal.auth import Principal
@@ -375,3 +375,14 @@ def vehicle_valuations(vin: str, _principal: PrincipalDep, context: ContextDep) 
     contract acts (the loan's value-move threshold around its baseline)."""
     _vin, subject = subject_of(vin, context.subject_key)
     return oracle_view.valuations(engine=context.engine, suite=context.suite, subject=subject)
+
+
+@router.post("/api/v1/cases/{case_id}/actions", status_code=201, tags=["cases"])
+def prepare_case_action(
+    case_id: RowId, body: case_actions.CaseActionRequest, principal: PrincipalDep, context: ContextDep
+) -> case_actions.PreparedCaseAction:
+    """A step on a case for the caller's wallet to send: the bank clears a watch, orders repossession or freezes; the
+    assigned agency records repossession, appraisal, auction and settlement. The evidence is salted and kept."""
+    return case_actions.prepare_action(
+        engine=context.engine, suite=context.suite, principal=principal, case_id=case_id, request=body
+    )

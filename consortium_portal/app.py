@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3 import Web3
 from web3.types import RPCEndpoint
 
+from consortium_portal.case_actions import CaseEvidence
 from consortium_portal.errors import PortalError, RateLimitedError
 from consortium_portal.models import ApiKey, PortalDocument, PortalSession, SignInChallenge
 from consortium_portal.ratelimit import RateLimiter
@@ -41,8 +43,9 @@ from node_adapter.deploy import Deployment
 from node_adapter.errors import ChainError
 from node_adapter.health import create_health_schema
 from node_adapter.indexer import EventIndexer, IndexerCheckpoint
+from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
 from node_adapter.runtime import Runtime
-from node_adapter.settings import NodeAdapterSettings, get_settings
+from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ def create_portal_schema(engine: Engine) -> None:
     """Create the portal's tables (idempotent)."""
     tables = [
         getattr(model, "__table__")  # noqa: B009 (SQLModel declares no type for it)
-        for model in (SignInChallenge, PortalSession, ApiKey, PortalDocument)
+        for model in (SignInChallenge, PortalSession, ApiKey, PortalDocument, CaseEvidence)
     ]
     SQLModel.metadata.create_all(engine, tables=tables)
 
@@ -203,7 +206,10 @@ class PortalContext:
         self._indexer_stop.clear()
         self._indexer_thread = threading.Thread(target=follow, name="portal-indexer", daemon=True)
         self._indexer_thread.start()
-        self._worker_thread, self._worker_stop = self.runtime.worker([self.relayer]).start()
+        signers = [self.relayer]
+        if self.settings.dev_signing and self.connection.chain_id in DEV_CHAIN_IDS:  # the pages' dev wallet
+            signers += [Account.from_key(a.private_key) for a in dev_accounts(10, DEV_MNEMONIC)]
+        self._worker_thread, self._worker_stop = self.runtime.worker(signers).start()
 
     def stop_background(self) -> None:
         self._indexer_stop.set()

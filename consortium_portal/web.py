@@ -18,8 +18,9 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
-from consortium_portal import attest, auth, board
+from consortium_portal import attest, auth, board, case_actions
 from consortium_portal.api import SESSION_COOKIE, RowId, get_context, get_principal
 from consortium_portal.app import PortalContext
 from consortium_portal.auth import Principal
@@ -237,7 +238,45 @@ def case(request: Request, case_id: RowId) -> Response:
     return _cases_page(request, case_id)
 
 
-def _cases_page(request: Request, case_id: int | None) -> Response:
+@router.post("/cases/{case_id}/act")
+async def case_act(request: Request, case_id: RowId) -> Response:
+    """A step on the case: prepared by the portal, sent from the member's dev account (dev chains) or shown for the
+    wallet to send."""
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    form = await _form(request)
+    keys = {a.address: a.private_key for a in dev_accounts(10, DEV_MNEMONIC)}
+    try:
+        number = {k: int(form[k]) for k in ("agency_member_id", "amount") if form.get(k, "").isdigit()}
+        prepared = case_actions.prepare_action(
+            engine=context.engine,
+            suite=context.suite,
+            principal=principal,
+            case_id=case_id,
+            request=case_actions.CaseActionRequest(
+                action=form.get("action", ""),
+                evidence={"note": form.get("note", "")},
+                **number,
+            ),
+        )
+    except ValidationError as exc:
+        return _cases_page(request, case_id, status=422, error=f"not a case action: {exc.errors()[0]['msg']}")
+    except PortalError as exc:
+        return _cases_page(request, case_id, status=exc.status, error=str(exc))
+    if _dev(context) and principal.account in keys:
+        context.suite.collateral.submit(
+            context.runtime.outbox,
+            key=f"portal:case:{prepared.evidence_digest}",
+            sender=principal.account,
+            data=prepared.transaction["data"],
+        )
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    return _cases_page(request, case_id, prepared=prepared)
+
+
+def _cases_page(request: Request, case_id: int | None, status: int = 200, **extra: Any) -> Response:
     """The board (``case_id`` None) or one case's timeline."""
     context = get_context(request)
     principal = _principal(request, context)
@@ -247,7 +286,14 @@ def _cases_page(request: Request, case_id: int | None) -> Response:
         if case_id is None:
             values: dict[str, Any] = {"cases": board.cases(engine=context.engine, principal=principal, state=None)}
         else:
-            values = {"case": board.case_timeline(engine=context.engine, principal=principal, case_id=case_id)}
+            timeline = board.case_timeline(engine=context.engine, principal=principal, case_id=case_id)
+            is_bank = timeline.bank_member_id == principal.member_id
+            is_agency = timeline.agency_member_id == principal.member_id
+            actions = sorted(
+                (case_actions.BANK_ACTIONS if is_bank else frozenset())
+                | (case_actions.AGENCY_ACTIONS if is_agency else frozenset())
+            )
+            values = {"case": timeline, "actions": actions}
     except PortalError as exc:
         return _page(request, "cases.html", principal, status=exc.status, cases=[], error=str(exc))
-    return _page(request, "cases.html", principal, **values)
+    return _page(request, "cases.html", principal, status=status, **values, **extra)

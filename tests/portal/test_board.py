@@ -7,8 +7,11 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from web3 import Web3
 
+from node_adapter.chainutil import send_and_wait
 from node_adapter.clients import AlertKind, Severity
+from node_adapter.devchain import increase_time
 from node_adapter.encoding import SaltedDocument, subject_id
 from tests.portal.conftest import CLAIM, PortalRig
 
@@ -129,3 +132,50 @@ def test_every_route_and_role_pair_that_must_be_refused_is(portal: PortalRig, sc
     finally:
         for client in sessions.values():
             client.close()
+
+
+def test_case_actions_are_prepared_for_the_party_and_sent_from_its_wallet(portal: PortalRig, w3: Web3) -> None:
+    case_id = _case(portal)
+    increase_time(w3, 3 * 86_400 + 1)
+    with portal.as_member("agency") as agency:
+        agency_id = agency.get("/api/v1/me").json()["member_id"]
+        refused = agency.post(
+            f"/api/v1/cases/{case_id}/actions",
+            json={"action": "record_repossession", "evidence": {"note": "not yet ours"}},
+        )
+        assert refused.status_code == 403
+    with portal.as_member("dealer") as dealer:
+        assert (
+            dealer.post(f"/api/v1/cases/{case_id}/actions", json={"action": "clear_watch", "evidence": {}}).status_code
+            == 403
+        )
+    with portal.as_member("bank") as bank:
+        missing = bank.post(f"/api/v1/cases/{case_id}/actions", json={"action": "order_repossession", "evidence": {}})
+        assert missing.status_code == 422
+        prepared = bank.post(
+            f"/api/v1/cases/{case_id}/actions",
+            json={
+                "action": "order_repossession",
+                "agency_member_id": agency_id,
+                "evidence": {"report": "field visit 2026-11-20"},
+            },
+        ).json()
+    assert prepared["evidence"]["evidence"] == {"report": "field visit 2026-11-20"}
+    bank_account = portal.accounts["bank"]
+    send_and_wait(
+        w3,
+        bank_account,
+        {"to": prepared["transaction"]["to"], "data": prepared["transaction"]["data"], "from": bank_account.address},
+    )
+    case = portal.suite.collateral.get_case(case_id)
+    assert (case.state.name, case.agency_member_id) == ("REPOSSESSION_ORDERED", agency_id)
+    portal.context.indexer().sync()
+    with portal.as_member("agency") as agency:  # assigned now: sees the case and may record its steps
+        timeline = agency.get(f"/api/v1/cases/{case_id}").json()
+        assert timeline["steps"][-1]["evidence_digest"] == prepared["evidence_digest"]
+        assert (
+            agency.post(
+                f"/api/v1/cases/{case_id}/actions", json={"action": "record_repossession", "evidence": {}}
+            ).status_code
+            == 201
+        )

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from web3 import Web3
 
 from node_adapter.clients import AlertKind, Severity
+from node_adapter.devchain import increase_time
 from tests.portal.conftest import PortalRig
 
 VIN = "LSVJETH80N5183294"
@@ -112,3 +114,39 @@ def test_pages_need_a_session(page: Page, portal: PortalRig) -> None:
     for path in ("/verify", "/attest", "/cases"):
         page.goto(portal.url + path)
         assert page.url.rstrip("/") == portal.url  # sent to sign in
+
+
+def test_a_bank_orders_repossession_and_the_agency_records_it_from_the_pages(
+    page: Page, portal: PortalRig, w3: Web3
+) -> None:
+    portal.lend(VIN)
+    portal.alert(VIN, AlertKind.GEOFENCE_EXIT, Severity.HIGH)
+    increase_time(w3, 3 * 86_400 + 1)  # the cure period is over
+    with portal.as_member("agency") as agency:
+        agency_id = agency.get("/api/v1/me").json()["member_id"]
+    _sign_in(page, portal, "bank")
+    page.goto(portal.url + "/cases")
+    page.click("#cases a")
+    page.select_option("#action", value="order_repossession")
+    page.fill("#agency", str(agency_id))
+    page.fill("#note", "borrower unreachable; vehicle left its region")
+    page.click("text=Record this step")
+    portal.worker.drain()
+    portal.context.indexer().sync()
+    page.reload()
+    assert page.inner_text("#state") == "repossession_ordered"
+    page.click("text=sign out")
+    _sign_in(page, portal, "agency")
+    page.goto(page.url.replace("/verify", "/cases"))
+    page.click("#cases a")
+    page.select_option("#action", value="record_repossession")
+    page.fill("#note", "collected from the impound lot")
+    page.click("text=Record this step")
+    portal.worker.drain()
+    portal.context.indexer().sync()
+    page.reload()
+    assert page.inner_text("#state") == "repossessed"
+    assert "repossessed" in page.inner_text("#steps")
+    page.select_option("#action", value="record_appraisal")
+    page.click("text=Record this step")  # no amount
+    assert "needs the amount" in page.inner_text("[role=alert]")

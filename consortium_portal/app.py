@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any, Generic, TypeVar
 
 from eth_account.signers.local import LocalAccount
@@ -24,7 +25,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint
 
 from consortium_portal.errors import PortalError, RateLimitedError
-from consortium_portal.models import ApiKey, PortalDocument, PortalSession, SignInChallenge
+from consortium_portal.models import ApiKey, MembershipApplication, PortalDocument, PortalSession, SignInChallenge
 from consortium_portal.ratelimit import RateLimiter
 from consortium_portal.settings import PortalSettings
 from node_adapter.clients import Authorization, Suite
@@ -76,7 +77,7 @@ def create_portal_schema(engine: Engine) -> None:
     """Create the portal's tables (idempotent)."""
     tables = [
         getattr(model, "__table__")  # noqa: B009 (SQLModel declares no type for it)
-        for model in (SignInChallenge, PortalSession, ApiKey, PortalDocument)
+        for model in (SignInChallenge, PortalSession, ApiKey, PortalDocument, MembershipApplication)
     ]
     SQLModel.metadata.create_all(engine, tables=tables)
 
@@ -227,6 +228,7 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
         app.state.context = context
     _install_error_handlers(app)
 
+    app.include_router(import_module("consortium_portal.governance").router)  # it imports this module too
     app.include_router(router)
     return BodyLimit(app, context.settings.max_body_bytes if context is not None else PortalSettings().max_body_bytes)
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -18,7 +19,9 @@ from urllib.parse import urlsplit
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +30,7 @@ from web3.types import RPCEndpoint
 
 from consortium_portal.case_actions import CaseEvidence
 from consortium_portal.errors import PortalError, RateLimitedError
-from consortium_portal.models import ApiKey, PortalDocument, PortalSession, SignInChallenge
+from consortium_portal.models import ApiKey, MembershipApplication, PortalDocument, PortalSession, SignInChallenge
 from consortium_portal.ratelimit import RateLimiter
 from consortium_portal.settings import PortalSettings
 from node_adapter.clients import Authorization, Suite
@@ -80,7 +83,7 @@ def create_portal_schema(engine: Engine) -> None:
     """Create the portal's tables (idempotent)."""
     tables = [
         getattr(model, "__table__")  # noqa: B009 (SQLModel declares no type for it)
-        for model in (SignInChallenge, PortalSession, ApiKey, PortalDocument, CaseEvidence)
+        for model in (SignInChallenge, PortalSession, ApiKey, PortalDocument, CaseEvidence, MembershipApplication)
     ]
     SQLModel.metadata.create_all(engine, tables=tables)
 
@@ -224,6 +227,7 @@ class PortalContext:
 def create_app(context: PortalContext | None = None, *, index: bool = True) -> ASGIApp:
     """The portal. Without a context, one is opened from the environment's settings at start-up."""
     from consortium_portal.api import router  # noqa: PLC0415 (routes import this module's context type)
+    from consortium_portal.governance import router as governance_router  # noqa: PLC0415
     from consortium_portal.web import router as web_router  # noqa: PLC0415
 
     @asynccontextmanager
@@ -249,6 +253,7 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
         app.state.context = context
     _install_error_handlers(app)
 
+    app.include_router(governance_router)
     app.include_router(router)
     app.include_router(web_router)
     return BodyLimit(app, context.settings.max_body_bytes if context is not None else PortalSettings().max_body_bytes)
@@ -350,6 +355,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             status_code=503, content={"error": "chain_unavailable", "message": str(exc)}, headers={"Retry-After": "5"}
         )
 
+    async def invalid_request(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = jsonable_encoder(exc.errors())
+        where = "; ".join(".".join(str(p) for p in e.get("loc", ())) + ": " + str(e.get("msg")) for e in errors[:5])
+        body = {"error": "invalid_input", "message": where, "detail": errors}
+        # ASCII-escaped: a lone surrogate echoed back from the request must not break the response
+        return Response(
+            json.dumps(body, ensure_ascii=True, default=str), status_code=422, media_type="application/json"
+        )
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(PortalError, portal_error)
     app.add_exception_handler(ContractRevert, contract_error)
     app.add_exception_handler(ChainUnavailableError, chain_down)

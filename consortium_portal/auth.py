@@ -110,21 +110,8 @@ def sign_in(
     *, engine: Engine, authorize: Authorize, message: str, signature: str, session_ttl: int
 ) -> tuple[str, PortalSession, int, int]:
     """Check a signed challenge and open a session: (token, session, member id, roles)."""
-    nonce = next((line[len("Nonce: ") :] for line in message.splitlines() if line.startswith("Nonce: ")), None)
-    if not nonce:
-        raise SignInError("the message carries no nonce: sign the message the portal issued")
-    with Session(engine) as session:
-        challenge = session.get(SignInChallenge, nonce)
-    if challenge is None or challenge.message != message:
-        raise SignInError("unknown challenge: ask for a new one and sign it unchanged")
-    if _aware(challenge.expires_at) < utcnow():
-        raise SignInError("the challenge expired: ask for a new one")
-    try:
-        signer = Account.recover_message(encode_defunct(text=message), signature=signature)
-    except (ValueError, TypeError, ValidationError) as exc:
-        raise SignInError(f"the signature cannot be read: {exc}") from None
-    if signer != challenge.account:
-        raise SignInError("the signature is not by the account the challenge was issued to")
+    challenge = check_signed_challenge(engine=engine, message=message, signature=signature)
+    nonce = challenge.nonce
     with engine.begin() as connection:  # burn the nonce: of two concurrent sign-ins with it, one wins
         used = connection.execute(
             update(SignInChallenge)
@@ -144,6 +131,29 @@ def sign_in(
         session.add(row)
         session.commit()
     return token, row, authorization.member_id, authorization.roles
+
+
+def check_signed_challenge(*, engine: Engine, message: str, signature: str) -> SignInChallenge:
+    """The challenge ``message`` answers, once checked: issued by this portal unchanged, unexpired, unused, signed by
+    the account it was issued to (:class:`SignInError` otherwise). The caller burns its nonce."""
+    nonce = next((line[len("Nonce: ") :] for line in message.splitlines() if line.startswith("Nonce: ")), None)
+    if not nonce:
+        raise SignInError("the message carries no nonce: sign the message the portal issued")
+    with Session(engine) as session:
+        challenge = session.get(SignInChallenge, nonce)
+    if challenge is None or challenge.message != message:
+        raise SignInError("unknown challenge: ask for a new one and sign it unchanged")
+    if _aware(challenge.expires_at) < utcnow():
+        raise SignInError("the challenge expired: ask for a new one")
+    try:
+        signer = Account.recover_message(encode_defunct(text=message), signature=signature)
+    except (ValueError, TypeError, ValidationError) as exc:
+        raise SignInError(f"the signature cannot be read: {exc}") from None
+    if signer != challenge.account:
+        raise SignInError("the signature is not by the account the challenge was issued to")
+    if challenge.used_at is not None:
+        raise SignInError("this challenge was already used: ask for a new one")
+    return challenge
 
 
 def sign_out(*, engine: Engine, token: str) -> None:

@@ -154,3 +154,27 @@ class PortalDocument(SQLModel, table=True):
     """The client's ``Idempotency-Key`` of the prepare request: the same key returns the same record."""
     note: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class MembershipApplication(SQLModel, table=True):
+    """An organisation's application to join: who it is, the roles it asks for, the accounts it proved it controls
+    and its documents. The application file (salted canonical JSON) hashes to the ``metadataDigest`` the member is
+    admitted with, so the chain's member record points back to it."""
+
+    __tablename__ = "portal_application"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    roles: int
+    """The role mask asked for."""
+    accounts: str = Field(sa_column=Column(Text, nullable=False))
+    """JSON list of the signing accounts (checksummed), each proven by a signed challenge."""
+    documents: str = Field(sa_column=Column(Text, nullable=False))
+    """JSON list of ``{name, digest, size, content_base64}``; the digest is the content's keccak-256."""
+    application: str = Field(sa_column=Column(Text, nullable=False))
+    """The application file with its ``_salt`` (canonical JSON): name, roles, accounts and the documents' digests."""
+    metadata_digest: str = Field(max_length=66, unique=True)
+    """The application file's digest: the ``metadataDigest`` the member is admitted with."""
+    description_digest: str = Field(max_length=66, index=True)
+    """The digest of the admission proposal's description."""
+    created_at: datetime = Field(default_factory=utcnow)

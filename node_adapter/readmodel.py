@@ -87,11 +87,79 @@ def _account_removed(session: Session, event: ChainEvent) -> None:
         session.delete(row)
 
 
+class ProposalView(SQLModel, table=True):
+    """A governors' proposal: its calls, its voting window and the votes cast. Its state (``Queued``, ``Ready``,
+    ``Expired``...) depends on the time: ask ``Membership.state``."""
+
+    __tablename__ = "rm_proposal"
+
+    proposal_id: int = Field(primary_key=True)
+    proposer: str = Field(max_length=42)
+    description_digest: str = Field(max_length=66, index=True)
+    targets: str = Field(sa_column=Column(Text, nullable=False))
+    """JSON list of the called contracts' addresses."""
+    calldatas: str = Field(sa_column=Column(Text, nullable=False))
+    """JSON list of the calls' 0x-hex calldata."""
+    vote_start: int
+    vote_end: int
+    for_votes: int = 0
+    against_votes: int = 0
+    canceled: bool = False
+    executed: bool = False
+    created_block: int
+
+
+def _proposal_created(session: Session, event: ChainEvent) -> None:
+    v = event.values
+    session.add(
+        ProposalView(
+            proposal_id=int(v["proposalId"]),
+            proposer=v["proposer"],
+            description_digest=v["descriptionDigest"],
+            targets=json.dumps(v["targets"]),
+            calldatas=json.dumps(v["calldatas"]),
+            vote_start=int(v["voteStart"]),
+            vote_end=int(v["voteEnd"]),
+            created_block=event.block_number,
+        )
+    )
+
+
+def _proposal(session: Session, event: ChainEvent) -> ProposalView:
+    proposal = session.get(ProposalView, int(event.values["proposalId"]))
+    if proposal is None:
+        raise LookupError(
+            f"{event.event} for unknown proposal {event.values['proposalId']} in block {event.block_number}"
+        )
+    session.add(proposal)
+    return proposal
+
+
+def _vote_cast(session: Session, event: ChainEvent) -> None:
+    proposal = _proposal(session, event)
+    if event.values["support"]:
+        proposal.for_votes += 1
+    else:
+        proposal.against_votes += 1
+
+
+def _proposal_canceled(session: Session, event: ChainEvent) -> None:
+    _proposal(session, event).canceled = True
+
+
+def _proposal_executed(session: Session, event: ChainEvent) -> None:
+    _proposal(session, event).executed = True
+
+
 def membership_projection() -> HandlerProjection:
-    """Members and their accounts, from Membership's events."""
+    """Members and their accounts, and the governors' proposals, from Membership's events."""
     return HandlerProjection(
-        [MemberView, MemberAccountView],
+        [MemberView, MemberAccountView, ProposalView],
         {
+            ("Membership", "ProposalCreated"): _proposal_created,
+            ("Membership", "VoteCast"): _vote_cast,
+            ("Membership", "ProposalCanceled"): _proposal_canceled,
+            ("Membership", "ProposalExecuted"): _proposal_executed,
             ("Membership", "MemberAdmitted"): _admitted,
             ("Membership", "MemberRolesChanged"): _roles_changed,
             ("Membership", "MemberStatusChanged"): _status_changed,

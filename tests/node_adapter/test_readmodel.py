@@ -17,6 +17,7 @@ from node_adapter.readmodel import (
     LoanView,
     MemberView,
     PointsView,
+    ProposalView,
     ReportView,
 )
 from node_adapter.runtime import Runtime
@@ -28,7 +29,7 @@ def _snapshot(runtime: Runtime) -> dict[str, list[object]]:
     with Session(runtime.engine) as session:
         return {
             table.__name__: [row.model_dump() for row in session.exec(select(table)).all()]
-            for table in (MemberView, KindView, AttestationView, PointsView, LoanView, CaseView)
+            for table in (MemberView, KindView, AttestationView, PointsView, LoanView, CaseView, ProposalView)
         } | {
             "reports": [
                 (r.loan_id, r.report, r.detail, r.evidence_digest, r.block_number)
@@ -51,6 +52,9 @@ def test_read_model_follows_the_main_flow(chain: LocalChain, w3: Web3, tmp_path:
     with Session(runtime.engine) as session:
         members = session.exec(select(MemberView)).all()
         assert len(members) == 8
+        [proposal] = session.exec(select(ProposalView)).all()  # the one that formed the consortium
+        assert (proposal.for_votes, proposal.against_votes, proposal.executed, proposal.canceled) == (3, 0, True, False)
+        assert len(json.loads(proposal.calldatas)) == len(json.loads(proposal.targets)) == 6
         attestation = session.get(AttestationView, "0x" + flow.inspection_uid.hex())
         assert attestation is not None
         assert attestation.subject == "0x" + SUBJECT.hex()

@@ -36,3 +36,13 @@ def test_wrong_content_types_and_malformed_json_get_422(portal: PortalRig) -> No
         assert "json" in broken.text.lower()
         as_form = insurer.post("/api/v1/documents/verify", data={"digest": "0x" + "00" * 32})
         assert as_form.status_code == 422
+
+
+def test_a_lone_surrogate_in_bad_input_gets_a_422_not_a_500(portal: PortalRig) -> None:
+    with portal.http() as http:
+        response = http.post(
+            "/api/v1/auth/challenge", content=b'{"address": ["\\ud800"]}', headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_input"
+    assert "address" in response.json()["message"]

@@ -1,0 +1,92 @@
+"""Membership routes (``/api/v1``): applications, the governors' proposals and votes, the member directory; thin
+routes over applications.py and proposals.py."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from consortium_portal import applications, proposals
+from consortium_portal.api import ContextDep, PrincipalDep, RowId
+from consortium_portal.applications import ApplicationCreate, ApplicationDetail, ApplicationPublic
+from consortium_portal.proposals import (
+    MemberEntry,
+    MemberProposalRequest,
+    PreparedTransaction,
+    ProposalPublic,
+    VoteRequest,
+)
+
+router = APIRouter()
+
+
+@router.post("/api/v1/applications", status_code=201, tags=["membership"])
+def apply(body: ApplicationCreate, context: ContextDep) -> ApplicationDetail:
+    """An organisation applies to join (no sign-in: it is not a member yet). Each signing account proves control
+    with a challenge from POST /api/v1/auth/challenge, signed; a challenge serves once."""
+    return applications.apply(engine=context.engine, membership=context.suite.membership, request=body)
+
+
+@router.get("/api/v1/applications", tags=["membership"])
+def list_applications(principal: PrincipalDep, context: ContextDep) -> list[ApplicationPublic]:
+    """Every application with where it stands, newest first (governors)."""
+    proposals.require_governor(principal, "the applications")
+    return applications.list_applications(engine=context.engine, membership=context.suite.membership)
+
+
+@router.get("/api/v1/applications/{application_id}", tags=["membership"])
+def get_application(application_id: RowId, principal: PrincipalDep, context: ContextDep) -> ApplicationDetail:
+    """An application with its documents and its salted application file (governors)."""
+    proposals.require_governor(principal, "an application")
+    return applications.get_application(
+        engine=context.engine, membership=context.suite.membership, application_id=application_id
+    )
+
+
+@router.post("/api/v1/applications/{application_id}/proposal", tags=["membership"])
+def propose_admission(application_id: RowId, principal: PrincipalDep, context: ContextDep) -> PreparedTransaction:
+    """The transaction proposing the applicant's admission, for the governor's wallet to send."""
+    return proposals.propose_admission(
+        engine=context.engine, membership=context.suite.membership, principal=principal, application_id=application_id
+    )
+
+
+@router.post("/api/v1/members/{member_id}/proposal", tags=["membership"])
+def propose_member_action(
+    member_id: RowId, body: MemberProposalRequest, principal: PrincipalDep, context: ContextDep
+) -> PreparedTransaction:
+    """The transaction proposing to suspend, reinstate or expel a member, for the governor's wallet to send."""
+    return proposals.propose_member_action(
+        membership=context.suite.membership, principal=principal, member_id=member_id, request=body
+    )
+
+
+@router.get("/api/v1/proposals", tags=["membership"])
+def open_proposals(principal: PrincipalDep, context: ContextDep) -> list[ProposalPublic]:
+    """The open proposals (voting, queued, ready) with their calls, votes and deadlines (governors)."""
+    return proposals.open_proposals(engine=context.engine, membership=context.suite.membership, principal=principal)
+
+
+@router.post("/api/v1/proposals/{proposal_id}/vote", tags=["membership"])
+def vote(proposal_id: RowId, body: VoteRequest, principal: PrincipalDep, context: ContextDep) -> PreparedTransaction:
+    """The transaction casting the governor's vote, for its wallet to send."""
+    return proposals.vote(
+        membership=context.suite.membership, principal=principal, proposal_id=proposal_id, support=body.support
+    )
+
+
+@router.post("/api/v1/proposals/{proposal_id}/execute", tags=["membership"])
+def execute(proposal_id: RowId, principal: PrincipalDep, context: ContextDep) -> PreparedTransaction:
+    """The transaction executing a passed proposal once it is ready, for the governor's wallet to send."""
+    return proposals.execute(membership=context.suite.membership, principal=principal, proposal_id=proposal_id)
+
+
+@router.post("/api/v1/proposals/{proposal_id}/cancel", tags=["membership"])
+def cancel(proposal_id: RowId, principal: PrincipalDep, context: ContextDep) -> PreparedTransaction:
+    """The transaction canceling a proposal, for its proposer's wallet to send."""
+    return proposals.cancel(membership=context.suite.membership, principal=principal, proposal_id=proposal_id)
+
+
+@router.get("/api/v1/members", tags=["membership"])
+def members(_principal: PrincipalDep, context: ContextDep) -> list[MemberEntry]:
+    """Every member with its status, roles, accounts and, when known from its application, its name."""
+    return proposals.directory(engine=context.engine)

@@ -9,18 +9,20 @@ member's wallet.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
+from eth_utils.crypto import keccak
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from consortium_portal import attest, auth, board, case_actions
+from consortium_portal import applications, attest, auth, board, case_actions, proposals
 from consortium_portal.api import SESSION_COOKIE, RowId, get_context, get_principal
 from consortium_portal.app import PortalContext
 from consortium_portal.auth import Principal
@@ -236,6 +238,75 @@ def cases(request: Request) -> Response:
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case(request: Request, case_id: RowId) -> Response:
     return _cases_page(request, case_id)
+
+
+@router.get("/applications", response_class=HTMLResponse)
+def applications_page(request: Request) -> Response:
+    return _applications_page(request)
+
+
+@router.post("/applications/{application_id}/propose")
+def applications_propose(request: Request, application_id: RowId) -> Response:
+    return _governor_step(
+        request,
+        lambda c, p: proposals.propose_admission(
+            engine=c.engine, membership=c.suite.membership, principal=p, application_id=application_id
+        ),
+    )
+
+
+@router.post("/proposals/{proposal_id}/vote")
+async def proposals_vote(request: Request, proposal_id: RowId) -> Response:
+    support = (await _form(request)).get("support") == "true"
+    return _governor_step(
+        request,
+        lambda c, p: proposals.vote(
+            membership=c.suite.membership, principal=p, proposal_id=proposal_id, support=support
+        ),
+    )
+
+
+@router.post("/proposals/{proposal_id}/execute")
+def proposals_execute(request: Request, proposal_id: RowId) -> Response:
+    return _governor_step(
+        request, lambda c, p: proposals.execute(membership=c.suite.membership, principal=p, proposal_id=proposal_id)
+    )
+
+
+def _governor_step(
+    request: Request, prepare: Callable[[PortalContext, Principal], proposals.PreparedTransaction]
+) -> Response:
+    """A governor's transaction: sent from its dev account on a dev chain, else shown for its wallet."""
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    try:
+        prepared = prepare(context, principal)
+    except PortalError as exc:
+        return _applications_page(request, status=exc.status, error=str(exc))
+    if _dev(context) and principal.account in _dev_keys():
+        key = f"portal:governance:{principal.account}:{keccak(hexstr=prepared.data).hex()}"
+        context.suite.membership.submit(context.runtime.outbox, key=key, sender=principal.account, data=prepared.data)
+        return RedirectResponse("/applications", status_code=303)
+    return _applications_page(request, prepared=prepared)
+
+
+def _applications_page(request: Request, status: int = 200, **extra: Any) -> Response:
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    try:
+        proposals.require_governor(principal, "the applications")
+        rows = applications.list_applications(engine=context.engine, membership=context.suite.membership)
+    except PortalError as exc:
+        return _page(request, "applications.html", principal, status=exc.status, applications=[], error=str(exc))
+    return _page(request, "applications.html", principal, status=status, applications=rows, **extra)
+
+
+def _dev_keys() -> dict[str, str]:
+    return {a.address: a.private_key for a in dev_accounts(10, DEV_MNEMONIC)}
 
 
 @router.post("/cases/{case_id}/act")

@@ -7,11 +7,14 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
 from playwright.sync_api import Browser, Page, sync_playwright
 from web3 import Web3
 
 from node_adapter.clients import AlertKind, Severity
 from node_adapter.devchain import increase_time
+from node_adapter.localchain import LocalChain
 from tests.portal.conftest import PortalRig
 
 VIN = "LSVJETH80N5183294"
@@ -150,3 +153,55 @@ def test_a_bank_orders_repossession_and_the_agency_records_it_from_the_pages(
     page.select_option("#action", value="record_appraisal")
     page.click("text=Record this step")  # no amount
     assert "needs the amount" in page.inner_text("[role=alert]")
+
+
+def test_governors_propose_vote_and_execute_an_admission_from_the_pages(
+    page: Page, portal: PortalRig, chain: LocalChain, w3: Web3
+) -> None:
+    applicant = Account.create()
+    with portal.http() as http:
+        message = http.post("/api/v1/auth/challenge", json={"address": applicant.address}).json()["message"]
+        signature = "0x" + Account.sign_message(encode_defunct(text=message), applicant.key).signature.hex()
+        applied = http.post(
+            "/api/v1/applications",
+            json={
+                "name": "Minhang Repairs",
+                "roles": ["REPAIR_SHOP"],
+                "documents": [],
+                "accounts": [{"message": message, "signature": signature}],
+            },
+        )
+    assert applied.status_code == 201, applied.text
+    row = f"#application-{applied.json()['id']}"
+    portal.accounts |= {"governor1": Account.from_key(chain.accounts[1].private_key)}
+
+    def settle() -> None:
+        portal.worker.drain()
+        portal.context.indexer().sync()
+        page.goto(portal.url + "/applications")
+
+    _sign_in(page, portal, "governor")
+    page.click("text=Applications")
+    assert page.inner_text(f"{row} .status") == "submitted"
+    page.click(f"{row} >> text=Propose admission")
+    settle()
+    assert page.inner_text(f"{row} .status") == "voting"
+    page.click(f"{row} >> text=Vote for")
+    settle()
+    page.click("text=sign out")
+    _sign_in(page, portal, "governor1")
+    page.goto(portal.url + "/applications")
+    page.click(f"{row} >> text=Vote for")
+    settle()
+    voting_period, execution_delay = 3 * 86_400, 86_400
+    increase_time(w3, voting_period + execution_delay + 1)
+    page.reload()
+    assert page.inner_text(f"{row} .status") == "ready"
+    page.click(f"{row} >> text=Execute")
+    settle()
+    assert page.inner_text(f"{row} .status") == "admitted"
+    assert portal.suite.membership.member_of(applicant.address) != 0
+    page.click("text=sign out")
+    _sign_in(page, portal, "dealer")  # a member that governs nothing is refused the page
+    page.goto(portal.url + "/applications")
+    assert "needs one of the roles GOVERNOR" in page.inner_text("[role=alert]")

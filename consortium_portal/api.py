@@ -196,7 +196,9 @@ def verify_vehicle(vin: str, request: Request, _principal: PrincipalDep, context
     cached = context.reports.get((subject, indexed or 0))
     if cached is not None and now < cached[1]:
         return Response(content=cached[0], media_type="application/json")
-    report = vehicle_report(engine=context.engine, vin=vin, key=context.subject_key, now=now)
+    report = vehicle_report(
+        engine=context.engine, vin=vin, key=context.subject_key, now=now, indexer=context.indexer_name
+    )
     body = report.model_dump_json().encode()
     # the report holds until the read model moves on or the next expiry in it passes
     holds_until = min((a.expiry for a in report.attestations if a.expiry > now), default=2**63)

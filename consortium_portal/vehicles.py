@@ -160,12 +160,15 @@ class _Rows:
     as_of_block: int | None
 
 
-def vehicle_report(*, engine: Engine, vin: str, key: bytes, now: float | None = None) -> VehicleReport:
+def vehicle_report(
+    *, engine: Engine, vin: str, key: bytes, now: float | None = None, indexer: str | None = None
+) -> VehicleReport:
     """The vehicle's report; :class:`NotFoundError` when the chain knows nothing of it. ``now`` is the chain's time
-    (the latest block's), which expiry is judged by, as the registry's ``isValid`` does."""
+    (the latest block's), which expiry is judged by, as the registry's ``isValid`` does; ``indexer`` names the
+    read model's indexer whose checkpoint ``as_of_block`` reports."""
     normalised, subject = subject_of(vin, key)
     with Session(engine) as session:
-        rows = _load(session, subject)
+        rows = _load(session, subject, indexer)
     if not rows.attestations and not rows.loans:
         raise NotFoundError(f"the chain holds no record of VIN {normalised[:3]}...{normalised[-4:]}")
     facts = _attestation_facts(rows, int(now if now is not None else time.time()))
@@ -193,7 +196,7 @@ def vehicle_report(*, engine: Engine, vin: str, key: bytes, now: float | None = 
     )
 
 
-def _load(session: Session, subject: str) -> _Rows:
+def _load(session: Session, subject: str, indexer: str | None) -> _Rows:
     attestations = list(
         session.exec(
             select(AttestationView)
@@ -212,7 +215,12 @@ def _load(session: Session, subject: str) -> _Rows:
         )
     )
     attesters = {row.attester for row in attestations}
-    checkpoint = session.exec(select(IndexerCheckpoint).order_by(col(IndexerCheckpoint.block_number).desc())).first()
+    if indexer is not None:  # the deployment's own indexer
+        checkpoint = session.get(IndexerCheckpoint, indexer)
+    else:
+        checkpoint = session.exec(
+            select(IndexerCheckpoint).order_by(col(IndexerCheckpoint.block_number).desc())
+        ).first()
     return _Rows(
         attestations=attestations,
         referenced={r.uid: r for r in session.exec(select(AttestationView).where(col(AttestationView.uid).in_(refs)))},

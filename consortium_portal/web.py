@@ -124,7 +124,9 @@ def verify(request: Request, vin: str | None = None) -> Response:
         return _page(request, "verify.html", principal)
     try:
         _block, now = context.head()
-        report = vehicle_report(engine=context.engine, vin=vin, key=context.subject_key, now=now)
+        report = vehicle_report(
+            engine=context.engine, vin=vin, key=context.subject_key, now=now, indexer=context.indexer_name
+        )
     except PortalError as exc:
         return _page(request, "verify.html", principal, status=exc.status, vin=vin, error=str(exc))
     return _page(request, "verify.html", principal, vin=report.vin, report=report)

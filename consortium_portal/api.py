@@ -9,7 +9,7 @@ from fastapi import Path as FastApiPath
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from consortium_portal import attest, auth, board, case_actions, oracle_view
+from consortium_portal import attest, auth, board, case_actions, oracle_view, records
 from consortium_portal.app import PortalContext
 from consortium_portal.attest import AttestRequest, PreparedAttestation, RelayRequest
 from consortium_portal.auth import Principal
@@ -387,4 +387,41 @@ def prepare_case_action(
     assigned agency records repossession, appraisal, auction and settlement. The evidence is salted and kept."""
     return case_actions.prepare_action(
         engine=context.engine, suite=context.suite, principal=principal, case_id=case_id, request=body
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- members' writes
+
+
+@router.post("/api/v1/attestations/{uid}/revocation", tags=["attest"])
+def revoke_record(
+    uid: str, body: records.RevokeRequest, principal: PrincipalDep, context: ContextDep
+) -> records.PreparedWrite:
+    """Revoke one of your records (or supersede it by a correcting record of the same kind): the transaction."""
+    return records.revoke(engine=context.engine, suite=context.suite, principal=principal, uid=uid, request=body)
+
+
+@router.post("/api/v1/attestations/{uid}/dispute", tags=["attest"])
+def dispute_record(
+    uid: str, body: records.DisputeRequest, principal: PrincipalDep, context: ContextDep
+) -> records.PreparedWrite:
+    """Dispute another member's record with evidence (governance resolves it): the transaction."""
+    return records.dispute(engine=context.engine, suite=context.suite, principal=principal, uid=uid, request=body)
+
+
+@router.post("/api/v1/loans", tags=["loans"])
+def register_loan(body: records.LoanRequest, principal: PrincipalDep, context: ContextDep) -> records.PreparedWrite:
+    """A bank registers a loan against a vehicle: the transaction (the DMV oracle confirms the lien)."""
+    return records.register_loan(
+        engine=context.engine, suite=context.suite, principal=principal, key=context.subject_key, request=body
+    )
+
+
+@router.post("/api/v1/loans/{loan_id}/repayment", tags=["loans"])
+def report_repayment(
+    loan_id: RowId, body: records.RepaymentRequest, principal: PrincipalDep, context: ContextDep
+) -> records.PreparedWrite:
+    """The loan's bank reports days overdue and the outstanding balance: the transaction (the rules run in it)."""
+    return records.report_repayment(
+        engine=context.engine, suite=context.suite, principal=principal, loan_id=loan_id, request=body
     )

@@ -32,6 +32,7 @@ from consortium_portal.case_actions import CaseEvidence
 from consortium_portal.errors import PortalError, RateLimitedError
 from consortium_portal.models import ApiKey, MembershipApplication, PortalDocument, PortalSession, SignInChallenge
 from consortium_portal.ratelimit import RateLimiter
+from consortium_portal.records import WriteEvidence
 from consortium_portal.settings import PortalSettings
 from node_adapter.clients import Authorization, Suite
 from node_adapter.connection import ChainConnection, ChainUnavailableError
@@ -83,7 +84,15 @@ def create_portal_schema(engine: Engine) -> None:
     """Create the portal's tables (idempotent)."""
     tables = [
         getattr(model, "__table__")  # noqa: B009 (SQLModel declares no type for it)
-        for model in (SignInChallenge, PortalSession, ApiKey, PortalDocument, CaseEvidence, MembershipApplication)
+        for model in (
+            SignInChallenge,
+            PortalSession,
+            ApiKey,
+            PortalDocument,
+            CaseEvidence,
+            MembershipApplication,
+            WriteEvidence,
+        )
     ]
     SQLModel.metadata.create_all(engine, tables=tables)
 

@@ -22,13 +22,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from consortium_portal import applications, attest, auth, board, case_actions, proposals
+from consortium_portal import applications, attest, auth, board, case_actions, oracle_view, proposals
 from consortium_portal.api import SESSION_COOKIE, RowId, get_context, get_principal
 from consortium_portal.app import PortalContext
 from consortium_portal.auth import Principal
 from consortium_portal.errors import InvalidInputError, PortalError
 from consortium_portal.kinds import CATALOGUE
-from consortium_portal.vehicles import vehicle_report
+from consortium_portal.vehicles import subject_of, vehicle_report
 from node_adapter.clients import role_names
 from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
 from node_adapter.settings import DEV_CHAIN_IDS
@@ -240,6 +240,84 @@ def cases(request: Request) -> Response:
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case(request: Request, case_id: RowId) -> Response:
     return _cases_page(request, case_id)
+
+
+@router.get("/points", response_class=HTMLResponse)
+def points_page(request: Request, member: int | None = None) -> Response:
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    values: dict[str, Any] = {
+        "board": board.leaderboard(engine=context.engine, limit=100),
+        "rules": board.reward_rules(engine=context.engine, suite=context.suite),
+    }
+    try:
+        if member is not None:
+            values["member"] = board.member_points(engine=context.engine, member_id=member)
+    except PortalError as exc:
+        return _page(request, "points.html", principal, status=exc.status, error=str(exc), **values)
+    return _page(request, "points.html", principal, **values)
+
+
+@router.get("/points/{member_id}", response_class=HTMLResponse)
+def member_points_page(request: Request, member_id: RowId) -> Response:
+    return points_page(request, member_id)
+
+
+@router.get("/oracle", response_class=HTMLResponse)
+def oracle_page(request: Request, vin: str | None = None) -> Response:
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    feeds = oracle_view.feeds(engine=context.engine)
+    try:
+        charts = []
+        if vin:
+            _vin, subject = subject_of(vin, context.subject_key)
+            charts = [
+                _chart(series)
+                for series in oracle_view.valuations(engine=context.engine, suite=context.suite, subject=subject)
+            ]
+    except PortalError as exc:
+        return _page(
+            request, "oracle.html", principal, status=exc.status, feeds=feeds, charts=[], vin=vin, error=str(exc)
+        )
+    return _page(request, "oracle.html", principal, feeds=feeds, charts=charts, vin=vin)
+
+
+def _chart(series: oracle_view.LoanValuations, width: int = 600, height: int = 200) -> dict[str, Any]:
+    """An SVG line of the published medians, with the band around the baseline shaded (drawn in the template)."""
+    medians = [p for p in series.points if p.median]
+    values = [p.value for p in medians] + [series.band_low, series.band_high]
+    low, high = min(values), max(values)
+    span = max(1, high - low)
+    pad = 10
+
+    def y(value: int) -> float:
+        return round(height - pad - (value - low) / span * (height - 2 * pad), 1)
+
+    step = (width - 2 * pad) / max(1, len(medians) - 1)
+    dots = [
+        {"x": round(pad + i * step, 1), "y": y(p.value), "outside": not series.band_low <= p.value <= series.band_high}
+        for i, p in enumerate(medians)
+    ]
+    return {
+        "loan_id": series.loan_id,
+        "width": width,
+        "height": height,
+        "band_top": y(series.band_high),
+        "band_height": round(y(series.band_low) - y(series.band_high), 1),
+        "baseline_y": y(series.baseline_value),
+        "points": " ".join(f"{d['x']},{d['y']}" for d in dots),
+        "dots": dots,
+        "baseline": series.baseline_value,
+        "band_low": series.band_low,
+        "band_high": series.band_high,
+        "bps": series.value_move_bps,
+        "medians": len(medians),
+    }
 
 
 @router.get("/applications", response_class=HTMLResponse)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from playwright.sync_api import Browser, Page, sync_playwright
 from web3 import Web3
 
 from consortium_portal.app import PortalContext, create_app
@@ -177,3 +179,35 @@ def make_portal(chain: LocalChain, w3: Web3, tmp_path: Path, **settings: Any) ->
 @pytest.fixture
 def portal(chain: LocalChain, w3: Web3, tmp_path: Path) -> Iterator[PortalRig]:
     yield from make_portal(chain, w3, tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------------- browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    assert chromium, "the browser tests need Debian's chromium (make test installs it: apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=PHONE)
+    yield context.new_page()
+    context.close()
+
+
+def sign_in_as(page: Page, url: str, address: str) -> None:
+    """Sign in to the portal at ``url`` in the browser as the dev account ``address`` (dev chains only)."""
+    page.goto(url + "/")
+    value = page.locator("#account option", has_text=address).get_attribute("value")
+    page.select_option("#account", value=value)
+    page.click("text=Sign in as this dev account")
+    page.wait_for_url("**/verify")
+    assert "member" in page.inner_text("header")

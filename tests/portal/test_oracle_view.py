@@ -10,6 +10,7 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from playwright.sync_api import Page
 from sqlmodel import Session, col, select
 from web3 import Web3
 
@@ -19,6 +20,7 @@ from node_adapter.localchain import LocalChain, free_port
 from node_adapter.serving import BackgroundServer
 from oracle.store import LoanLink, VehicleState
 from tests.oracle.conftest import OracleRig, make_rig
+from tests.portal.conftest import sign_in_as
 
 
 @pytest.fixture
@@ -81,3 +83,26 @@ def test_feed_health_and_valuations_with_their_band(both: tuple[OracleRig, str])
     assert len(reports) % 3 == 0  # three price oracles report each time
     assert len({p["reporter_member_id"] for p in reports}) == 3
     assert medians[0] >= series["band_low"] > medians[-1]  # the shock took the median below the band
+
+
+def test_the_oracle_page_draws_the_value_against_its_band(both: tuple[OracleRig, str], page: Page) -> None:
+    rig, url = both
+    rig.service.settle()
+    with Session(rig.engine) as session:
+        link = session.exec(select(LoanLink).where(col(LoanLink.chain_loan_id).is_not(None))).first()
+        assert link is not None
+        region = session.get(VehicleState, link.vin).region  # type: ignore[union-attr]
+    rig.scenario("market", scenario="price_shock", region=region, percent=-9)
+    rig.service.settle()
+    rig.service.publish_health()
+    PortalContext.open(PortalSettings(), rig.runtime.settings).indexer().sync()
+    sign_in_as(page, url, rig.oracle.signers["bank"].address)
+    page.click("text=Oracle")
+    assert "ok" in page.locator("#feeds tr", has_text="ingest:dmv").inner_text()
+    page.fill("#vin", link.vin)
+    page.click("button:has-text('Show')")
+    chart = page.locator("svg[id^=chart-]").first
+    assert chart.locator("polyline").get_attribute("points")
+    outside = chart.locator("circle[fill='#a4161a']")
+    assert outside.count() >= 1  # the median after the shock is drawn outside the band
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

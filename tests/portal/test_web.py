@@ -3,50 +3,24 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 
-import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 from web3 import Web3
 
 from node_adapter.clients import AlertKind, Severity
 from node_adapter.devchain import increase_time
+from node_adapter.encoding import SaltedDocument, subject_id
 from node_adapter.localchain import LocalChain
-from tests.portal.conftest import PortalRig
+from tests.portal.conftest import PortalRig, sign_in_as
 
 VIN = "LSVJETH80N5183294"
 CLAIM = {"incident_on": "2026-10-02", "amount_cny": 8_400, "status": "paid", "description": "rear bumper, parking"}
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "the browser tests need Debian's chromium (make test installs it: apt-get install chromium)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=PHONE)
-    yield context.new_page()
-    context.close()
 
 
 def _sign_in(page: Page, portal: PortalRig, who: str) -> None:
-    page.goto(portal.url + "/")
-    address = portal.accounts[who].address
-    value = page.locator("#account option", has_text=address).get_attribute("value")
-    page.select_option("#account", value=value)
-    page.click("text=Sign in as this dev account")
-    page.wait_for_url("**/verify")
-    assert "member" in page.inner_text("header")
+    sign_in_as(page, portal.url, portal.accounts[who].address)
 
 
 def _fits_the_screen(page: Page) -> bool:
@@ -205,3 +179,20 @@ def test_governors_propose_vote_and_execute_an_admission_from_the_pages(
     _sign_in(page, portal, "dealer")  # a member that governs nothing is refused the page
     page.goto(portal.url + "/applications")
     assert "needs one of the roles GOVERNOR" in page.inner_text("[role=alert]")
+
+
+def test_the_points_page_shows_the_leaderboard_and_a_members_history(page: Page, portal: PortalRig) -> None:
+    insurer = portal.accounts["insurer"].address
+    subject = subject_id(VIN, portal.context.subject_key)
+    uid = "0x" + SaltedDocument.create({"claim": "points"}).digest.hex()
+    portal.write(
+        lambda o, k: portal.suite.registry.attest(o, key=k, sender=insurer, subject=subject, kind=2, digest=uid)
+    )
+    _sign_in(page, portal, "dealer")
+    page.click("text=Points")
+    page.click("#leaderboard a")
+    history = page.inner_text("#history")
+    assert "+10" in history
+    assert "attestation" in history
+    assert uid in history
+    assert _fits_the_screen(page)

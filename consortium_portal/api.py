@@ -9,7 +9,7 @@ from fastapi import Path as FastApiPath
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from consortium_portal import attest, auth, board, case_actions, oracle_view, records
+from consortium_portal import attest, auth, board, case_actions, files, oracle_view, records
 from consortium_portal.app import PortalContext
 from consortium_portal.attest import AttestRequest, PreparedAttestation, RelayRequest
 from consortium_portal.auth import Principal
@@ -424,4 +424,47 @@ def report_repayment(
     """The loan's bank reports days overdue and the outstanding balance: the transaction (the rules run in it)."""
     return records.report_repayment(
         engine=context.engine, suite=context.suite, principal=principal, loan_id=loan_id, request=body
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- files
+
+
+@router.post(
+    "/api/v1/files",
+    status_code=201,
+    tags=["attest"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in files.SIGNATURES},
+        }
+    },
+)
+async def upload_file(
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    x_file_name: Annotated[str, Header(max_length=200)] = "",
+) -> files.FilePublic:
+    """Keep a file (PDF, PNG, JPEG; its type in Content-Type, its name in X-File-Name) to attest as a
+    ``vehicle_document`` by its digest."""
+    content = await request.body()
+    return files.upload(
+        engine=context.engine,
+        principal=principal,
+        name=x_file_name,
+        content_type=request.headers.get("content-type", ""),
+        content=content,
+    )
+
+
+@router.get("/api/v1/files/{digest}", tags=["attest"])
+def download_file(digest: str, principal: PrincipalDep, context: ContextDep) -> Response:
+    """A kept file, for its member and a bank lending on a vehicle whose record names it."""
+    row = files.download(engine=context.engine, principal=principal, digest=digest)
+    return Response(
+        content=row.content,
+        media_type=row.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{row.digest[2:14]}"'},
     )

@@ -30,6 +30,7 @@ from web3.types import RPCEndpoint
 
 from consortium_portal.case_actions import CaseEvidence
 from consortium_portal.errors import PortalError, RateLimitedError
+from consortium_portal.files import PortalFile
 from consortium_portal.models import ApiKey, MembershipApplication, PortalDocument, PortalSession, SignInChallenge
 from consortium_portal.ratelimit import RateLimiter
 from consortium_portal.records import WriteEvidence
@@ -92,6 +93,7 @@ def create_portal_schema(engine: Engine) -> None:
             CaseEvidence,
             MembershipApplication,
             WriteEvidence,
+            PortalFile,
         )
     ]
     SQLModel.metadata.create_all(engine, tables=tables)
@@ -265,16 +267,19 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
     app.include_router(governance_router)
     app.include_router(router)
     app.include_router(web_router)
-    return BodyLimit(app, context.settings.max_body_bytes if context is not None else PortalSettings().max_body_bytes)
+    settings = context.settings if context is not None else PortalSettings()
+    return BodyLimit(app, settings.max_body_bytes, larger={"/api/v1/files": settings.max_file_bytes})
 
 
 class BodyLimit:
     """Refuses a request body larger than ``limit`` bytes with 413, before the application reads it: by its
     Content-Length, or, for a chunked body, by counting it as it streams in (up to the limit, it is then replayed)."""
 
-    def __init__(self, app: FastAPI, limit: int) -> None:
+    def __init__(self, app: FastAPI, limit: int, *, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.larger = larger or {}
+        """Paths (exact) that take a larger body (file uploads)."""
 
     @property
     def state(self) -> Any:
@@ -287,9 +292,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.limit)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         if declared is not None:
             await self.app(scope, receive, send)  # the server holds the body to its declared length
@@ -302,8 +308,8 @@ class BodyLimit:
                 await self.app(scope, _replay([message], receive), send)
                 return
             size += len(message.get("body", b""))
-            if size > self.limit:
-                await self._refuse(send)
+            if size > limit:
+                await self._refuse(send, limit)
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
@@ -311,10 +317,10 @@ class BodyLimit:
         body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([body], receive), send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         response = JSONResponse(
             status_code=413,
-            content={"error": "too_large", "message": f"the request body is larger than {self.limit} bytes"},
+            content={"error": "too_large", "message": f"the request body is larger than {limit} bytes"},
         )
         await response({"type": "http"}, _no_body, send)
 

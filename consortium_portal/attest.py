@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from consortium_portal.auth import Principal
 from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError, PortalError
+from consortium_portal.files import require_own_file
 from consortium_portal.kinds import CATALOGUE, KindSpec
 from consortium_portal.models import DocumentStatus, PortalDocument
 from node_adapter.clients import Role, Suite
@@ -100,6 +101,9 @@ def prepare(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors()[:5])
         raise InvalidInputError(f"the {spec.name} record does not match its schema: {problems}") from None
+    file_digest = getattr(record, "file_digest", None)
+    if file_digest is not None:
+        require_own_file(engine, principal, file_digest)
     ref = _check_ref(suite, request.ref)
     if request.expiry and request.expiry <= now:
         raise InvalidInputError("expiry lies in the past (chain time)")

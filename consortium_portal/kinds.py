@@ -72,6 +72,15 @@ class InsuranceClaim(_Record):
     description: str = Field(min_length=1, max_length=2000)
 
 
+class VehicleDocument(_Record):
+    """A document about the vehicle kept as a file (a registration certificate, an invoice, a policy): its digest."""
+
+    title: str = Field(min_length=1, max_length=200)
+    issued_on: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    file_digest: str = Field(pattern=r"^0x[0-9a-f]{64}$", description="keccak-256 of the file (POST /api/v1/files)")
+    content_type: Literal["application/pdf", "image/png", "image/jpeg"]
+
+
 @dataclass(frozen=True)
 class KindSpec:
     kind: int
@@ -100,6 +109,13 @@ CATALOGUE: dict[int, KindSpec] = {
         KindSpec(3, "sale", Sale, Role.DEALER, odometer=True),
         KindSpec(4, "repair", Repair, Role.REPAIR_SHOP, odometer=True),
         KindSpec(5, "accident", Accident, Role.INSURER | Role.REPAIR_SHOP, odometer=False),
+        KindSpec(
+            6,
+            "vehicle_document",
+            VehicleDocument,
+            Role.DEALER | Role.INSURER | Role.REPAIR_SHOP | Role.BANK,
+            odometer=False,
+        ),
     )
 }
 """The portal's kinds by id (ids 1-99; 201-204 are the oracle's batch kinds)."""

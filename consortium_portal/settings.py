@@ -34,6 +34,8 @@ class PortalSettings(BaseSettings):
 
     max_body_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30)
     """The largest request body accepted (413 beyond)."""
+    max_file_bytes: int = Field(default=10 << 20, ge=1024, le=1 << 30)
+    """The largest file upload (``POST /api/v1/files``) accepted (413 beyond)."""
 
     index_interval: float = Field(default=1.0, gt=0)
     """Seconds between the portal's indexer passes (the read model follows the chain)."""

@@ -123,6 +123,7 @@ def test_up_runs_the_simulators_the_oracle_and_the_portal_and_a_second_run_resum
     text = log.read_text()
     assert text.count("simulators (DMV, telematics, market, loans) at") == 2
     assert text.count("portal at http://127.0.0.1:") == 2
+    assert text.count("registered the portal's attestation kinds") == 1  # on the first run only
     assert "already deployed (kept from the last run)" in text
 
 

@@ -6,6 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+from consortium_portal.devsetup import register_dev_kinds
+from consortium_portal.kinds import CATALOGUE
+from node_adapter.clients import Suite
+from node_adapter.localchain import LocalChain
+from node_adapter.runtime import Runtime
+from node_adapter.settings import NodeAdapterSettings
 
 
 def _consortium(*args: str) -> subprocess.CompletedProcess[str]:
@@ -33,3 +41,16 @@ def test_bench_verify_prints_its_figures() -> None:
     assert (report["records"], report["clients"], report["requests"]) == (20, 2, 60)
     assert 0 < report["verify_p50_ms"] <= report["verify_p99_ms"]
     assert report["verify_req_per_s"] > 0
+
+
+def test_the_dev_kinds_are_registered_once_with_the_catalogues_schemas(chain: LocalChain, tmp_path: Path) -> None:
+    runtime = Runtime.open(
+        NodeAdapterSettings(rpc_urls=[chain.url], chain_id=chain.chain_id, state_dir=tmp_path, network="kinds")
+    )
+    deployment, _ = runtime.deploy()
+    suite = Suite.from_deployment(runtime.connection, deployment)
+    assert register_dev_kinds(runtime.connection, suite) == len(CATALOGUE)
+    for spec in CATALOGUE.values():
+        view = suite.registry.get_kind(spec.kind)
+        assert (view.schema_digest, view.kind.roles, view.kind.active) == (spec.schema_digest, int(spec.roles), True)
+    assert register_dev_kinds(runtime.connection, suite) == 0

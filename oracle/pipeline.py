@@ -574,6 +574,8 @@ class Oracle:
             return ActionStatus.SUBMITTED, None
         if action.action == "confirm_lien":
             if loan is None:
+                if self._registration_ended(params.get("loan_ref")):
+                    return ActionStatus.SKIPPED, "the bank's loan was not registered on chain: no lien to confirm"
                 return ActionStatus.WAITING, "no loan on chain for this vehicle yet"
             if loan.lien_status != LienStatus.PENDING:
                 return ActionStatus.SKIPPED, f"loan {loan_id}'s lien is {loan.lien_status.name}"
@@ -607,6 +609,17 @@ class Oracle:
             return principal
         status = parse_loan_status(loans.get(f"/v1/loans/{loan_ref}"))
         return min(principal, status.outstanding_cny * CENTS)
+
+    def _registration_ended(self, loan_ref: str | None) -> bool:
+        """Whether this oracle's bank feed tried to register the loan and will not (refused, or skipped)."""
+        if loan_ref is None:
+            return False
+        with Session(self.engine) as session:
+            link = session.get(LoanLink, loan_ref)
+            if link is None or link.register_key is None:
+                return False
+            status = session.exec(select(ChainAction.status).where(ChainAction.key == link.register_key)).first()
+        return status in (ActionStatus.FAILED, ActionStatus.SKIPPED)
 
     def _loan_pending(self, loan_ref: str | None, loan: Any) -> bool:
         """Whether a report should wait: the loan is on its way to an active lien (registered or being registered)."""

@@ -40,6 +40,8 @@ def test_loans_registered_liens_confirmed_and_every_record_on_chain_once(rig: Or
     assert counts["batched"] > 12 * 12 * 2
     with Session(rig.engine) as session:
         failed = session.exec(select(ChainAction).where(ChainAction.status == ActionStatus.FAILED)).all()
+        waiting = session.exec(select(ChainAction).where(ChainAction.status == ActionStatus.WAITING)).all()
+    assert not waiting, [(a.key, a.note) for a in waiting]  # nothing waits for a loan that will never come
     assert all(a.action == "register_loan" and "CollateralInvalidAmounts" in (a.note or "") for a in failed)
 
 
@@ -174,3 +176,28 @@ def test_the_on_chain_value_is_the_median_so_one_outlying_reporter_cannot_open_a
     rig.service.settle()  # all three honest reporters report the fall: the median moves
     assert _case_of(rig, link)[0] == CaseState.TRIGGERED
     assert collateral.valuation_of(subject).value < honest * 92 // 100
+
+
+class _Scrap:
+    """Values every car at 1 yuan: every loan is under water, so the contract refuses to register any."""
+
+    version = "scrap-v1"
+
+    def estimate(self, facts: object) -> float:
+        return 1.0
+
+
+def test_a_lien_of_a_loan_the_chain_refused_is_not_waited_for(rig: OracleRig) -> None:
+    rig.oracle.estimator = _Scrap()
+    rig.service.settle()
+    with Session(rig.engine) as session:
+        actions = session.exec(select(ChainAction)).all()
+    registers = [a for a in actions if a.action == "register_loan"]
+    liens = [a for a in actions if a.action == "confirm_lien"]
+    assert registers
+    assert {(a.status, a.note) for a in registers} == {(ActionStatus.FAILED, "reverted: CollateralInvalidAmounts")}
+    assert liens
+    assert {(a.status, a.note) for a in liens} == {
+        (ActionStatus.SKIPPED, "the bank's loan was not registered on chain: no lien to confirm")
+    }
+    assert_all_on_chain(rig, verify_every=50)  # the lien records went into batches instead

@@ -90,3 +90,13 @@ def cancel(proposal_id: RowId, principal: PrincipalDep, context: ContextDep) -> 
 def members(_principal: PrincipalDep, context: ContextDep) -> list[MemberEntry]:
     """Every member with its status, roles, accounts and, when known from its application, its name."""
     return proposals.directory(engine=context.engine)
+
+
+@router.post("/api/v1/points/rules/proposal", tags=["points"])
+def propose_reward_rules(
+    body: proposals.RewardRulesProposal, principal: PrincipalDep, context: ContextDep
+) -> PreparedTransaction:
+    """The transaction proposing new reward rules (points parameters, a kind's weight), for the governor's wallet."""
+    return proposals.propose_reward_rules(
+        membership=context.suite.membership, registry=context.suite.registry, principal=principal, request=body
+    )

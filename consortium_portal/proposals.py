@@ -27,8 +27,9 @@ from consortium_portal.applications import (
 )
 from consortium_portal.attest import ConflictError
 from consortium_portal.auth import Principal
+from consortium_portal.errors import InvalidInputError, NotFoundError
 from consortium_portal.models import MembershipApplication
-from node_adapter.clients import MembershipClient, MemberStatus, ProposalState, Role, role_names
+from node_adapter.clients import MembershipClient, MemberStatus, ProposalState, RegistryClient, Role, role_names
 from node_adapter.contract_errors import decode_revert, revert_data_of
 from node_adapter.errors import EncodingError
 from node_adapter.readmodel import MemberAccountView, MemberView, ProposalView
@@ -294,3 +295,58 @@ def directory(*, engine: Engine) -> list[MemberEntry]:
             )
         )
     return out
+
+
+class RewardRulesProposal(BaseModel):
+    """New reward rules: the points parameters, and/or one kind's weight (its roles and flags stay as they are)."""
+
+    corroboration_bonus: int | None = Field(default=None, ge=0, lt=2**32)
+    slash_multiplier: int | None = Field(default=None, ge=1, le=100)
+    disputer_reward: int | None = Field(default=None, ge=0, lt=2**32)
+    kind: int | None = Field(default=None, ge=0, lt=2**16)
+    weight: int | None = Field(default=None, ge=0, lt=2**32)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def propose_reward_rules(
+    *, membership: MembershipClient, registry: RegistryClient, principal: Principal, request: RewardRulesProposal
+) -> PreparedTransaction:
+    """A proposal changing what earns and costs credit points (executed by Membership on the registry)."""
+    require_governor(principal, "proposing reward rules", write=True)
+    calls: list[str] = []
+    parts: list[str] = []
+    changes = (request.corroboration_bonus, request.slash_multiplier, request.disputer_reward)
+    if any(v is not None for v in changes):
+        now = registry.points_parameters()
+        bonus = now.corroboration_bonus if request.corroboration_bonus is None else request.corroboration_bonus
+        slash = now.slash_multiplier if request.slash_multiplier is None else request.slash_multiplier
+        reward = now.disputer_reward if request.disputer_reward is None else request.disputer_reward
+        calls.append(
+            "0x"
+            + registry.encode_set_points_parameters(
+                corroboration_bonus=bonus, slash_multiplier=slash, disputer_reward=reward
+            ).hex()
+        )
+        parts.append(f"corroboration bonus {bonus}, slash multiplier {slash}, disputer reward {reward}")
+    if (request.kind is None) != (request.weight is None):
+        raise InvalidInputError("a kind's new weight needs both kind and weight")
+    if request.kind is not None and request.weight is not None:
+        view = registry.get_kind(request.kind)
+        if not view.kind.exists:
+            raise NotFoundError(f"no kind {request.kind} is registered")
+        calls.append(
+            "0x"
+            + registry.encode_update_kind(
+                kind=request.kind,
+                roles=view.kind.roles,
+                weight=request.weight,
+                flags=view.kind.flags,
+                active=view.kind.active,
+            ).hex()
+        )
+        parts.append(f"kind {request.kind} weight {request.weight}")
+    if not calls:
+        raise InvalidInputError("say what changes: points parameters, or a kind and its weight")
+    description = "Reward rules: " + "; ".join(parts) + (f" ({request.reason})" if request.reason else "")
+    data = membership.calldata("propose", [registry.address] * len(calls), calls, _digest(description))
+    return prepare(membership=membership, sender=principal.account, data=data, description=description)

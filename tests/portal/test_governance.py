@@ -254,3 +254,30 @@ def test_every_governor_route_refuses_everyone_else(portal: PortalRig, w3: Web3,
         for method, path, body in GOVERNOR_ROUTES:
             assert anyone.request(method, path.format(**ids), json=body).status_code == 401
         assert anyone.get("/api/v1/members").status_code == 401
+
+
+def test_governors_change_the_reward_rules_by_proposal(
+    portal: PortalRig, w3: Web3, governors: list[LocalAccount]
+) -> None:
+    with portal.as_member("insurer") as insurer:
+        assert insurer.post("/api/v1/points/rules/proposal", json={"slash_multiplier": 5}).status_code == 403
+    with portal.as_member("governor") as governor:
+        assert governor.post("/api/v1/points/rules/proposal", json={}).status_code == 422
+        assert governor.post("/api/v1/points/rules/proposal", json={"kind": 2}).status_code == 422
+        assert governor.post("/api/v1/points/rules/proposal", json={"kind": 99, "weight": 1}).status_code == 404
+        answer = governor.post(
+            "/api/v1/points/rules/proposal",
+            json={"slash_multiplier": 5, "kind": 2, "weight": 20, "reason": "claims are costly"},
+        )
+        assert "slash multiplier 5" in answer.json()["description"]
+        _send(portal, w3, governors[0], answer)
+        [open_proposal] = governor.get("/api/v1/proposals").json()
+    _vote(portal, w3, governors, open_proposal["proposal_id"])
+    parameters = w3.eth.contract(address=portal.suite.membership.address, abi=portal.suite.membership.abi)
+    voting_period, execution_delay = parameters.functions.governanceParameters().call()[1:3]
+    increase_time(w3, voting_period + execution_delay + 1)
+    with portal.as_member("governor") as governor:
+        _send(portal, w3, governors[0], governor.post(f"/api/v1/proposals/{open_proposal['proposal_id']}/execute"))
+        rules = governor.get("/api/v1/points/rules").json()
+    assert rules["slash_multiplier"] == 5
+    assert {k["kind"]: k["weight"] for k in rules["kinds"]}[2] == 20

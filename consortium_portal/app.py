@@ -23,7 +23,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3 import Web3
 from web3.types import RPCEndpoint
@@ -44,6 +44,7 @@ from node_adapter.contract_errors import (
     UnauthorizedRevert,
     UnexpectedStateRevert,
 )
+from node_adapter.db import create_tables
 from node_adapter.deploy import Deployment
 from node_adapter.errors import ChainError
 from node_adapter.health import create_health_schema
@@ -83,20 +84,17 @@ class LruCache(Generic[K, V]):
 
 def create_portal_schema(engine: Engine) -> None:
     """Create the portal's tables (idempotent)."""
-    tables = [
-        getattr(model, "__table__")  # noqa: B009 (SQLModel declares no type for it)
-        for model in (
-            SignInChallenge,
-            PortalSession,
-            ApiKey,
-            PortalDocument,
-            CaseEvidence,
-            MembershipApplication,
-            WriteEvidence,
-            PortalFile,
-        )
-    ]
-    SQLModel.metadata.create_all(engine, tables=tables)
+    create_tables(
+        engine,
+        SignInChallenge,
+        PortalSession,
+        ApiKey,
+        PortalDocument,
+        CaseEvidence,
+        MembershipApplication,
+        WriteEvidence,
+        PortalFile,
+    )
 
 
 @dataclass

@@ -53,6 +53,12 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def create_tables(engine: Engine, *models: type[SQLModel]) -> None:
+    """Create the tables of ``models`` (idempotent): a package's own tables, without everyone else's."""
+    tables = [getattr(model, "__table__") for model in models]  # noqa: B009 (SQLModel declares no type for it)
+    SQLModel.metadata.create_all(engine, tables=tables)
+
+
 def create_schema(engine: Engine) -> None:
     """Create every table node_adapter defines, and those of modules already imported (idempotent)."""
     import node_adapter.outbox  # noqa: PLC0415 (registers the tables)

@@ -14,6 +14,8 @@ from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from node_adapter.db import create_tables
+
 
 class ServiceHealth(SQLModel, table=True):
     """One feed of one service, as the service last published it."""
@@ -32,7 +34,7 @@ class ServiceHealth(SQLModel, table=True):
 
 
 def create_health_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine, tables=[getattr(ServiceHealth, "__table__")])  # noqa: B009
+    create_tables(engine, ServiceHealth)
 
 
 def publish(engine: Engine, service: str, feeds: dict[str, dict[str, Any]]) -> None:

@@ -46,10 +46,11 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from node_adapter.clients import DmvEventKind, LienStatus, LoanTerms, Suite
 from node_adapter.contract_errors import ContractRevert
+from node_adapter.db import create_tables
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id
 from node_adapter.merkle import MerkleTree, batch_leaf
 from node_adapter.outbox import Outbox, OutboxTx, TxStatus
@@ -925,23 +926,17 @@ def _first(session: Session, statement: Any) -> Any:
 
 def create_oracle_schema(engine: Engine) -> None:
     """Create the oracle's tables (idempotent)."""
-    SQLModel.metadata.create_all(engine, tables=_tables())
-
-
-def _tables() -> list[Any]:
-    return [
-        getattr(model, "__table__")  # noqa: B009 (SQLModel declares no type for it)
-        for model in (
-            FeedCursor,
-            SourceRecord,
-            Quarantined,
-            ChainAction,
-            AnchorBatch,
-            VehicleState,
-            StreamMark,
-            RegionIndex,
-            LoanLink,
-            ValuationMark,
-            FeedHealth,
-        )
-    ]
+    create_tables(
+        engine,
+        FeedCursor,
+        SourceRecord,
+        Quarantined,
+        ChainAction,
+        AnchorBatch,
+        VehicleState,
+        StreamMark,
+        RegionIndex,
+        LoanLink,
+        ValuationMark,
+        FeedHealth,
+    )

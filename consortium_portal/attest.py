@@ -239,50 +239,19 @@ def read_document(*, engine: Engine, principal: Principal, digest: str) -> dict[
     return document
 
 
-_ATTEST_FIELDS = [
-    {"name": "subject", "type": "bytes32"},
-    {"name": "kind", "type": "uint16"},
-    {"name": "digest", "type": "bytes32"},
-    {"name": "ref", "type": "bytes32"},
-    {"name": "expiry", "type": "uint40"},
-]
-_NONCE_FIELDS = [{"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"}]
-
-
 def typed_data(row: PortalDocument, suite: Suite) -> dict[str, Any]:
     """The EIP-712 message the attester signs for ``row``: ``Attest``, or ``AttestReading`` when it carries a
     reading (the registry's ``attestBySig`` and ``attestReadingBySig``)."""
-    message: dict[str, Any] = {
-        "subject": row.subject,
-        "kind": row.kind,
-        "digest": row.digest,
-        "ref": row.ref or ZERO_REF,
-        "expiry": row.expiry,
-    }
-    if row.reading is None:
-        primary, fields = "Attest", [*_ATTEST_FIELDS, *_NONCE_FIELDS]
-    else:
-        primary, fields = "AttestReading", [*_ATTEST_FIELDS, {"name": "reading", "type": "uint64"}, *_NONCE_FIELDS]
-        message["reading"] = row.reading
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            primary: fields,
-        },
-        "primaryType": primary,
-        "domain": {
-            "name": "VehicleEvidenceRegistry",
-            "version": "1",
-            "chainId": suite.registry.chain_id,
-            "verifyingContract": suite.registry.address,
-        },
-        "message": {**message, "nonce": row.nonce, "deadline": row.deadline},
-    }
+    return suite.registry.attest_typed_data(
+        subject=row.subject,
+        kind=row.kind,
+        digest=row.digest,
+        ref=row.ref or ZERO_REF,
+        expiry=row.expiry,
+        nonce=row.nonce,
+        deadline=row.deadline,
+        reading=row.reading,
+    )
 
 
 def _prepared(row: PortalDocument, suite: Suite, spec: KindSpec) -> PreparedAttestation:

@@ -1060,6 +1060,54 @@ class RegistryClient(ContractClient):
     ) -> OutboxTx:
         return self._write(outbox, key, sender, "attestReading", subject, kind, digest, ref, expiry, reading)
 
+    def attest_typed_data(
+        self,
+        *,
+        subject: Bytes32,
+        kind: int,
+        digest: Bytes32,
+        ref: Bytes32,
+        expiry: int,
+        nonce: int,
+        deadline: int,
+        reading: int | None = None,
+    ) -> dict[str, Any]:
+        """The EIP-712 message (``eth_signTypedData_v4`` form) an attester signs for :meth:`attest_by_sig`, or, with a
+        ``reading``, the ``AttestReading`` one for :meth:`attest_reading_by_sig`."""
+        fields = [
+            {"name": "subject", "type": "bytes32"},
+            {"name": "kind", "type": "uint16"},
+            {"name": "digest", "type": "bytes32"},
+            {"name": "ref", "type": "bytes32"},
+            {"name": "expiry", "type": "uint40"},
+        ]
+        message: dict[str, Any] = {"subject": subject, "kind": kind, "digest": digest, "ref": ref, "expiry": expiry}
+        primary = "Attest"
+        if reading is not None:
+            primary = "AttestReading"
+            fields.append({"name": "reading", "type": "uint64"})
+            message["reading"] = reading
+        fields += [{"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint256"}]
+        return {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                primary: fields,
+            },
+            "primaryType": primary,
+            "domain": {
+                "name": "VehicleEvidenceRegistry",
+                "version": "1",
+                "chainId": self.chain_id,
+                "verifyingContract": self.address,
+            },
+            "message": {**message, "nonce": nonce, "deadline": deadline},
+        }
+
     def attest_by_sig(
         self,
         outbox: Outbox,

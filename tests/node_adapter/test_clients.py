@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -462,36 +463,9 @@ def test_attest_and_read_the_record_back(consortium: Consortium) -> None:
     assert event.block_number == attested.block_number
 
 
-def _sign_attest_reading(registry: RegistryClient, signer: LocalAccount, message: dict[str, object]) -> bytes:
+def _sign_attest_reading(registry: RegistryClient, signer: LocalAccount, message: dict[str, Any]) -> bytes:
     """``signer``'s EIP-712 signature of an ``AttestReading`` message for ``registry``'s domain."""
-    typed_data = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "AttestReading": [
-                {"name": "subject", "type": "bytes32"},
-                {"name": "kind", "type": "uint16"},
-                {"name": "digest", "type": "bytes32"},
-                {"name": "ref", "type": "bytes32"},
-                {"name": "expiry", "type": "uint40"},
-                {"name": "reading", "type": "uint64"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "AttestReading",
-        "domain": {
-            "name": "VehicleEvidenceRegistry",
-            "version": "1",
-            "chainId": registry.chain_id,
-            "verifyingContract": registry.address,
-        },
-        "message": message,
-    }
+    typed_data = registry.attest_typed_data(**message)
     return bytes(signer.sign_message(encode_typed_data(full_message=typed_data)).signature)
 
 
@@ -514,7 +488,7 @@ def test_attest_reading_by_sig_relays_a_signed_reading(consortium: Consortium, w
     )
     uid = Web3.keccak(text="odometer reading, salted")
     deadline = w3.eth.get_block("latest")["timestamp"] + 3600
-    message: dict[str, object] = {
+    message: dict[str, Any] = {
         "subject": bytes(SUBJECT),
         "kind": ODOMETER,
         "digest": bytes(uid),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi import Path as FastApiPath
@@ -393,6 +393,12 @@ def prepare_case_action(
 # ---------------------------------------------------------------------------------------------------- members' writes
 
 
+@router.get("/api/v1/records", tags=["attest"])
+def own_records(principal: PrincipalDep, context: ContextDep) -> list[records.OwnRecord]:
+    """The newest 200 records the account you signed in with attested (the records it may revoke or supersede)."""
+    return records.own_records(engine=context.engine, principal=principal)
+
+
 @router.post("/api/v1/attestations/{uid}/revocation", tags=["attest"])
 def revoke_record(
     uid: str, body: records.RevokeRequest, principal: PrincipalDep, context: ContextDep
@@ -407,6 +413,19 @@ def dispute_record(
 ) -> records.PreparedWrite:
     """Dispute another member's record with evidence (governance resolves it): the transaction."""
     return records.dispute(engine=context.engine, suite=context.suite, principal=principal, uid=uid, request=body)
+
+
+@router.get("/api/v1/evidence/{digest}", tags=["attest"])
+def read_evidence(digest: str, principal: PrincipalDep, context: ContextDep) -> dict[str, Any]:
+    """The salted evidence of a dispute, a loan or a repayment report the portal prepared: for the member that
+    wrote it, governors, and (a dispute's) the disputed record's attester."""
+    return records.read_evidence(engine=context.engine, principal=principal, digest=digest)
+
+
+@router.get("/api/v1/loans", tags=["loans"])
+def bank_loans(principal: PrincipalDep, context: ContextDep) -> list[records.BankLoan]:
+    """A bank's loan book: its loans with their lien, balance, days overdue and case."""
+    return records.bank_loans(engine=context.engine, principal=principal, key=context.subject_key)
 
 
 @router.post("/api/v1/loans", tags=["loans"])

@@ -266,7 +266,9 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
     app.include_router(router)
     app.include_router(web_router)
     settings = context.settings if context is not None else PortalSettings()
-    return BodyLimit(app, settings.max_body_bytes, larger={"/api/v1/files": settings.max_file_bytes})
+    return BodyLimit(
+        app, settings.max_body_bytes, larger=dict.fromkeys(("/api/v1/files", "/attest/file"), settings.max_file_bytes)
+    )
 
 
 class BodyLimit:
@@ -344,6 +346,19 @@ def _error_response(exc: PortalError) -> JSONResponse:
     return JSONResponse(status_code=exc.status, content={"error": exc.code, "message": str(exc)}, headers=headers)
 
 
+def revert_status(exc: ContractRevert) -> int:
+    """The HTTP status of what the contract refused (500 for a revert no category explains)."""
+    for category, code in (
+        (UnauthorizedRevert, 403),
+        (NotFoundRevert, 404),
+        (UnexpectedStateRevert, 409),
+        (InvalidRequestRevert, 422),
+    ):
+        if isinstance(exc, category):
+            return code
+    return 500
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def portal_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, PortalError)
@@ -351,17 +366,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def contract_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ContractRevert)
-        status = 500
-        for category, code in (
-            (UnauthorizedRevert, 403),
-            (NotFoundRevert, 404),
-            (UnexpectedStateRevert, 409),
-            (InvalidRequestRevert, 422),
-        ):
-            if isinstance(exc, category):
-                status = code
-                break
-        return JSONResponse(status_code=status, content=exc.to_json())
+        return JSONResponse(status_code=revert_status(exc), content=exc.to_json())
 
     async def chain_down(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(

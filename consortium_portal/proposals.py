@@ -11,12 +11,11 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from eth_typing import ChecksumAddress, HexStr
+from eth_typing import HexStr
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from web3 import Web3
-from web3.exceptions import ContractLogicError
 
 from consortium_portal.applications import (
     ApplicationStatus,
@@ -30,7 +29,6 @@ from consortium_portal.auth import Principal
 from consortium_portal.errors import InvalidInputError, NotFoundError
 from consortium_portal.models import MembershipApplication
 from node_adapter.clients import MembershipClient, MemberStatus, ProposalState, RegistryClient, Role, role_names
-from node_adapter.contract_errors import decode_revert, revert_data_of
 from node_adapter.errors import EncodingError
 from node_adapter.readmodel import MemberAccountView, MemberView, ProposalView
 
@@ -126,14 +124,9 @@ def prepare(
 ) -> PreparedTransaction:
     """A call to Membership (``data``) for ``sender`` to send, after trying it as a call from ``sender``."""
     calldata = HexStr("0x" + data.hex())
-    to: ChecksumAddress = membership.address
-    source = Web3.to_checksum_address(sender)
-    try:
-        membership.connection.call(lambda w3: w3.eth.call({"from": source, "to": to, "data": calldata}))
-    except ContractLogicError as exc:
-        raise decode_revert(revert_data_of(exc)) from exc
+    membership.try_write(sender, data)
     return PreparedTransaction(
-        to=to,
+        to=membership.address,
         data=calldata,
         description=description,
         description_digest=_digest(description) if description is not None else None,

@@ -13,12 +13,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
 from sqlmodel import Field as SqlField
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col, select
 
 from consortium_portal.auth import Principal
 from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError
-from consortium_portal.models import utcnow
-from node_adapter.clients import LoanTerms, Role, Suite
+from consortium_portal.kinds import CATALOGUE
+from consortium_portal.models import PortalDocument, utcnow
+from node_adapter.clients import ContractClient, LoanTerms, RevokeReason, Role, Suite
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id, validate_vin
 from node_adapter.errors import EncodingError
 from node_adapter.readmodel import AttestationView, LoanView, MemberAccountView
@@ -45,8 +46,41 @@ class PreparedWrite(BaseModel):
     transaction: dict[str, str] = Field(description="Send it from the account you signed in with.")
 
 
+class OwnRecord(BaseModel):
+    """A record the signed-in account attested, and whether it still stands."""
+
+    uid: str
+    kind: int
+    kind_name: str | None
+    vin: str | None = Field(description="Known when the record was attested through this portal.")
+    block_number: int
+    revoked: bool
+    revoke_reason: int | None
+    superseded_by: str | None
+
+
+class BankLoan(BaseModel):
+    """A loan of the signed-in bank, as the read model has it."""
+
+    loan_id: int
+    subject: str
+    vin: str | None = Field(description="Known when the loan was registered through this portal.")
+    principal: int
+    outstanding: int
+    baseline_value: int
+    days_overdue: int
+    lien_status: str
+    case_id: int | None
+
+
 class RevokeRequest(BaseModel):
-    reason: int = Field(ge=1, lt=2**16, description="The consortium's reason code.")
+    reason: int = Field(
+        ge=1,
+        lt=2**16,
+        description="The consortium's reason code: "
+        + ", ".join(f"{r.value} {r.name.lower()}" for r in RevokeReason)
+        + " (other codes are recorded as given).",
+    )
     superseded_by: str | None = Field(default=None, description="The correcting record (same kind), if any.")
 
 
@@ -69,6 +103,67 @@ class RepaymentRequest(BaseModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 
+def own_records(*, engine: Engine, principal: Principal, limit: int = 200) -> list[OwnRecord]:
+    """The newest records the signed-in account attested (the account that may revoke them), newest first."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(AttestationView)
+            .where(AttestationView.attester == principal.account)
+            .order_by(col(AttestationView.block_number).desc(), col(AttestationView.uid))
+            .limit(limit)
+        ).all()
+        vins = {
+            d.digest: d.vin
+            for d in session.exec(select(PortalDocument).where(col(PortalDocument.digest).in_([r.uid for r in rows])))
+        }
+    return [
+        OwnRecord(
+            uid=r.uid,
+            kind=r.kind,
+            kind_name=CATALOGUE[r.kind].name if r.kind in CATALOGUE else None,
+            vin=vins.get(r.uid),
+            block_number=r.block_number,
+            revoked=r.revoked_at is not None,
+            revoke_reason=r.revoke_reason,
+            superseded_by=r.superseded_by,
+        )
+        for r in rows
+    ]
+
+
+def bank_loans(*, engine: Engine, principal: Principal, key: bytes) -> list[BankLoan]:
+    """The loans of the signed-in bank, newest first (with the VIN of those registered through the portal)."""
+    principal.require(int(Role.BANK), "the loan book")
+    with Session(engine) as session:
+        rows = session.exec(
+            select(LoanView)
+            .where(LoanView.bank_member_id == principal.member_id)
+            .order_by(col(LoanView.loan_id).desc())
+        ).all()
+        files = session.exec(
+            select(WriteEvidence).where(WriteEvidence.member_id == principal.member_id, WriteEvidence.write == "loan")
+        ).all()
+    vins: dict[str, str] = {}
+    for evidence in files:
+        vin = json.loads(evidence.document).get("vin")
+        if isinstance(vin, str):
+            vins["0x" + subject_id(vin, key).hex()] = vin
+    return [
+        BankLoan(
+            loan_id=r.loan_id,
+            subject=r.subject,
+            vin=vins.get(r.subject),
+            principal=int(r.principal),
+            outstanding=int(r.outstanding),
+            baseline_value=int(r.baseline_value),
+            days_overdue=r.days_overdue,
+            lien_status=r.lien_status,
+            case_id=r.case_id,
+        )
+        for r in rows
+    ]
+
+
 def revoke(*, engine: Engine, suite: Suite, principal: Principal, uid: str, request: RevokeRequest) -> PreparedWrite:
     """Revoke (or supersede) one of the caller's own records."""
     principal.require_write()
@@ -85,7 +180,7 @@ def revoke(*, engine: Engine, suite: Suite, principal: Principal, uid: str, requ
         superseded = new.uid
     data = suite.registry.calldata("revoke", row.uid, request.reason, superseded)
     return PreparedWrite(
-        write="revoke", evidence_digest=None, evidence=None, transaction=_tx(suite.registry.address, data)
+        write="revoke", evidence_digest=None, evidence=None, transaction=_tried(suite.registry, principal, data)
     )
 
 
@@ -97,11 +192,10 @@ def dispute(*, engine: Engine, suite: Suite, principal: Principal, uid: str, req
         attester = session.get(MemberAccountView, row.attester)
     if attester is not None and attester.member_id == principal.member_id:
         raise ForbiddenError("a member cannot dispute its own record (revoke it instead)")
-    digest, document = _keep(engine, principal, "dispute", {"record": row.uid, "evidence": request.evidence})
-    data = suite.registry.calldata("openDispute", row.uid, digest)
-    return PreparedWrite(
-        write="dispute", evidence_digest=digest, evidence=document, transaction=_tx(suite.registry.address, data)
-    )
+    evidence = _salted({"record": row.uid, "evidence": request.evidence})
+    data = suite.registry.calldata("openDispute", row.uid, evidence.digest)
+    transaction = _tried(suite.registry, principal, data)
+    return PreparedWrite(write="dispute", **_keep(engine, principal, "dispute", evidence), transaction=transaction)
 
 
 def register_loan(
@@ -117,10 +211,7 @@ def register_loan(
     if request.outstanding > request.principal:
         raise InvalidInputError("the outstanding balance exceeds the principal")
     subject = "0x" + subject_id(vin, key).hex()
-    digest, document = _keep(
-        engine,
-        principal,
-        "loan",
+    evidence = _salted(
         {
             "vin": vin,
             "principal": request.principal,
@@ -128,17 +219,19 @@ def register_loan(
             "baseline_value": request.baseline_value,
             "terms": request.terms.model_dump(),
             **request.evidence,
-        },
+        }
     )
     data = suite.collateral.calldata(
-        "registerLoan", subject, request.principal, request.outstanding, request.baseline_value, request.terms, digest
+        "registerLoan",
+        subject,
+        request.principal,
+        request.outstanding,
+        request.baseline_value,
+        request.terms,
+        evidence.digest,
     )
-    return PreparedWrite(
-        write="register_loan",
-        evidence_digest=digest,
-        evidence=document,
-        transaction=_tx(suite.collateral.address, data),
-    )
+    transaction = _tried(suite.collateral, principal, data)
+    return PreparedWrite(write="register_loan", **_keep(engine, principal, "loan", evidence), transaction=transaction)
 
 
 def report_repayment(
@@ -152,21 +245,38 @@ def report_repayment(
         raise NotFoundError(f"no loan {loan_id}")
     if loan.bank_member_id != principal.member_id:
         raise ForbiddenError("only the loan's bank reports its repayment")
-    digest, document = _keep(
-        engine,
-        principal,
-        "repayment",
+    evidence = _salted(
         {
             "loan_id": loan_id,
             "days_overdue": request.days_overdue,
             "outstanding": request.outstanding,
             **request.evidence,
-        },
+        }
     )
-    data = suite.collateral.calldata("reportRepayment", loan_id, request.days_overdue, request.outstanding, digest)
-    return PreparedWrite(
-        write="repayment", evidence_digest=digest, evidence=document, transaction=_tx(suite.collateral.address, data)
+    data = suite.collateral.calldata(
+        "reportRepayment", loan_id, request.days_overdue, request.outstanding, evidence.digest
     )
+    transaction = _tried(suite.collateral, principal, data)
+    return PreparedWrite(write="repayment", **_keep(engine, principal, "repayment", evidence), transaction=transaction)
+
+
+def read_evidence(*, engine: Engine, principal: Principal, digest: str) -> dict[str, Any]:
+    """The salted evidence behind a write the portal prepared, for the member that wrote it and for governors (who
+    resolve disputes); a dispute's evidence also for the member whose record it disputes, who must answer it."""
+    with Session(engine) as session:
+        row = session.get(WriteEvidence, digest.lower())
+        if row is None:
+            raise NotFoundError("the portal keeps no evidence with this digest")
+        document: dict[str, Any] = json.loads(row.document)
+        readers = {row.member_id}
+        if row.write == "dispute":
+            record = session.get(AttestationView, str(document.get("record", "")))
+            attester = session.get(MemberAccountView, record.attester) if record is not None else None
+            if attester is not None:
+                readers.add(attester.member_id)
+    if principal.member_id not in readers and not principal.roles & Role.GOVERNOR:
+        raise ForbiddenError("only the member that wrote this evidence, governors and a disputed attester may read it")
+    return document
 
 
 def _record(engine: Engine, uid: str) -> AttestationView:
@@ -180,18 +290,25 @@ def _record(engine: Engine, uid: str) -> AttestationView:
     return row
 
 
-def _keep(engine: Engine, principal: Principal, write: str, document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _salted(document: dict[str, Any]) -> SaltedDocument:
     try:
-        salted = SaltedDocument.create(document)
+        return SaltedDocument.create(document)
     except EncodingError as exc:
         raise InvalidInputError(f"the evidence cannot be digested: {exc}") from None
-    digest = "0x" + salted.digest.hex()
-    text = canonical_json(salted.salted_document()).decode()
+
+
+def _keep(engine: Engine, principal: Principal, write: str, evidence: SaltedDocument) -> dict[str, Any]:
+    """Keep the evidence of a write (once: preparing the same evidence again keeps one row)."""
+    digest = "0x" + evidence.digest.hex()
+    text = canonical_json(evidence.salted_document()).decode()
     with Session(engine) as session:
-        session.add(WriteEvidence(digest=digest, member_id=principal.member_id, write=write, document=text))
-        session.commit()
-    return digest, json.loads(text)
+        if session.get(WriteEvidence, digest) is None:
+            session.add(WriteEvidence(digest=digest, member_id=principal.member_id, write=write, document=text))
+            session.commit()
+    return {"evidence_digest": digest, "evidence": json.loads(text)}
 
 
-def _tx(to: str, data: bytes) -> dict[str, str]:
-    return {"to": to, "data": "0x" + data.hex()}
+def _tried(client: ContractClient, principal: Principal, data: bytes) -> dict[str, str]:
+    """The transaction, once the contract accepted it as a call from the member's account (else its error)."""
+    client.try_write(principal.account, data)
+    return {"to": client.address, "data": "0x" + data.hex()}

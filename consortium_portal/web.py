@@ -22,14 +22,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from consortium_portal import applications, attest, auth, board, case_actions, oracle_view, proposals
+from consortium_portal import applications, attest, auth, board, case_actions, files, oracle_view, proposals, records
 from consortium_portal.api import SESSION_COOKIE, RowId, get_context, get_principal
-from consortium_portal.app import PortalContext
+from consortium_portal.app import PortalContext, revert_status
 from consortium_portal.auth import Principal
 from consortium_portal.errors import InvalidInputError, PortalError
 from consortium_portal.kinds import CATALOGUE
 from consortium_portal.vehicles import subject_of, vehicle_report
-from node_adapter.clients import role_names
+from node_adapter.clients import STANDARD_TERMS, ContractClient, LoanTerms, RevokeReason, role_names
+from node_adapter.contract_errors import ContractRevert
 from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
 from node_adapter.settings import DEV_CHAIN_IDS
 
@@ -197,7 +198,7 @@ def attest_dev_sign(request: Request, document_id: RowId) -> Response:
     principal = _principal(request, context)
     if principal is None:
         return _to_sign_in()
-    keys = {a.address: a.private_key for a in dev_accounts(10, DEV_MNEMONIC)}
+    keys = _dev_keys()
     if not _dev(context) or principal.account not in keys:
         return _page(
             request,
@@ -363,11 +364,10 @@ def _governor_step(
         return _to_sign_in()
     try:
         prepared = prepare(context, principal)
-    except PortalError as exc:
-        return _applications_page(request, status=exc.status, error=str(exc))
-    if _dev(context) and principal.account in _dev_keys():
-        key = f"portal:governance:{principal.account}:{keccak(hexstr=prepared.data).hex()}"
-        context.suite.membership.submit(context.runtime.outbox, key=key, sender=principal.account, data=prepared.data)
+    except (PortalError, ContractRevert) as exc:
+        return _applications_page(request, **_refused(exc))
+    key = f"portal:governance:{principal.account}:{keccak(hexstr=prepared.data).hex()}"
+    if _send_as_member(context, principal, context.suite.membership, key, prepared.data):
         return RedirectResponse("/applications", status_code=303)
     return _applications_page(request, prepared=prepared)
 
@@ -389,6 +389,15 @@ def _dev_keys() -> dict[str, str]:
     return {a.address: a.private_key for a in dev_accounts(10, DEV_MNEMONIC)}
 
 
+def _send_as_member(context: PortalContext, principal: Principal, client: ContractClient, key: str, data: str) -> bool:
+    """On a dev chain, send a prepared write from the member's dev account through the outbox (True); anywhere else
+    the page shows the transaction for the member's wallet to send (False)."""
+    if not (_dev(context) and principal.account in _dev_keys()):
+        return False
+    client.submit(context.runtime.outbox, key=key, sender=principal.account, data=data)
+    return True
+
+
 @router.post("/cases/{case_id}/act")
 async def case_act(request: Request, case_id: RowId) -> Response:
     """A step on the case: prepared by the portal, sent from the member's dev account (dev chains) or shown for the
@@ -398,7 +407,6 @@ async def case_act(request: Request, case_id: RowId) -> Response:
     if principal is None:
         return _to_sign_in()
     form = await _form(request)
-    keys = {a.address: a.private_key for a in dev_accounts(10, DEV_MNEMONIC)}
     try:
         number = {k: int(form[k]) for k in ("agency_member_id", "amount") if form.get(k, "").isdigit()}
         prepared = case_actions.prepare_action(
@@ -414,15 +422,10 @@ async def case_act(request: Request, case_id: RowId) -> Response:
         )
     except ValidationError as exc:
         return _cases_page(request, case_id, status=422, error=f"not a case action: {exc.errors()[0]['msg']}")
-    except PortalError as exc:
-        return _cases_page(request, case_id, status=exc.status, error=str(exc))
-    if _dev(context) and principal.account in keys:
-        context.suite.collateral.submit(
-            context.runtime.outbox,
-            key=f"portal:case:{prepared.evidence_digest}",
-            sender=principal.account,
-            data=prepared.transaction["data"],
-        )
+    except (PortalError, ContractRevert) as exc:
+        return _cases_page(request, case_id, **_refused(exc))
+    key = f"portal:case:{prepared.evidence_digest}"
+    if _send_as_member(context, principal, context.suite.collateral, key, prepared.transaction["data"]):
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
     return _cases_page(request, case_id, prepared=prepared)
 
@@ -448,3 +451,210 @@ def _cases_page(request: Request, case_id: int | None, status: int = 200, **extr
     except PortalError as exc:
         return _page(request, "cases.html", principal, status=exc.status, cases=[], error=str(exc))
     return _page(request, "cases.html", principal, status=status, **values, **extra)
+
+
+# ---------------------------------------------------------------------------------------------------- members' writes
+# Revoke, supersede and dispute records; a bank's loan book (register a loan, report repayment); files to attest.
+
+
+@router.get("/records", response_class=HTMLResponse)
+def records_page(request: Request) -> Response:
+    return _records_page(request)
+
+
+@router.post("/records/{uid}/revoke")
+async def records_revoke(request: Request, uid: str) -> Response:
+    def prepare(context: PortalContext, principal: Principal, form: dict[str, str]) -> records.PreparedWrite:
+        reason = form.get("reason", "")
+        if not reason.isdigit():
+            raise InvalidInputError("choose a reason for the revocation")
+        revocation = records.RevokeRequest(
+            reason=int(reason), superseded_by=form.get("superseded_by", "").strip() or None
+        )
+        return records.revoke(
+            engine=context.engine, suite=context.suite, principal=principal, uid=uid, request=revocation
+        )
+
+    return await _member_write(
+        request, prepare, what="a revocation", page=_records_page, sent=lambda: RedirectResponse("/records", 303)
+    )
+
+
+@router.get("/records/{uid}/dispute", response_class=HTMLResponse)
+def records_dispute_form(request: Request, uid: str) -> Response:
+    return _records_page(request, dispute=uid)
+
+
+@router.post("/records/{uid}/dispute")
+async def records_dispute(request: Request, uid: str) -> Response:
+    def prepare(context: PortalContext, principal: Principal, form: dict[str, str]) -> records.PreparedWrite:
+        why = form.get("why", "").strip()
+        if not why:
+            raise InvalidInputError("say why the record is wrong: the evidence is kept and its digest goes on chain")
+        dispute = records.DisputeRequest(evidence={"why": why})
+        return records.dispute(
+            engine=context.engine, suite=context.suite, principal=principal, uid=uid, request=dispute
+        )
+
+    return await _member_write(
+        request,
+        prepare,
+        what="a dispute",
+        page=lambda r, **values: _records_page(r, **({"dispute": uid} | values)),
+        sent=lambda: _records_page(request, disputed=uid),
+    )
+
+
+async def _member_write(
+    request: Request,
+    prepare: Callable[[PortalContext, Principal, dict[str, str]], records.PreparedWrite],
+    *,
+    what: str,
+    page: Callable[..., Response],
+    sent: Callable[[], Response],
+) -> Response:
+    """A member's own write from a form: prepared (and tried) by the portal, then sent from the member's dev account
+    on a dev chain (``sent()``), else shown on ``page`` for the wallet; a refusal is shown on ``page`` with its reason.
+    The same write sent twice is one outbox row (its key is the calldata's hash)."""
+    form = await _form(request)
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    try:
+        prepared = prepare(context, principal, form)
+    except ValidationError as exc:
+        return page(request, status=422, error=f"not {what}: {_first_error(exc)}")
+    except (PortalError, ContractRevert) as exc:
+        return page(request, **_refused(exc))
+    data = prepared.transaction["data"]
+    client: ContractClient = context.suite.registry
+    if prepared.transaction["to"] == context.suite.collateral.address:
+        client = context.suite.collateral
+    key = f"portal:{prepared.write}:{principal.account}:{keccak(hexstr=data).hex()}"
+    if _send_as_member(context, principal, client, key, data):
+        return sent()
+    return page(request, prepared=prepared)
+
+
+def _records_page(request: Request, status: int = 200, **extra: Any) -> Response:
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    rows = records.own_records(engine=context.engine, principal=principal)
+    reasons = [{"code": r.value, "name": r.name.lower()} for r in RevokeReason]
+    return _page(request, "records.html", principal, status=status, records=rows, reasons=reasons, **extra)
+
+
+@router.get("/loans", response_class=HTMLResponse)
+def loans_page(request: Request) -> Response:
+    return _loans_page(request)
+
+
+@router.post("/loans")
+async def loans_register(request: Request) -> Response:
+    def prepare(context: PortalContext, principal: Principal, form: dict[str, str]) -> records.PreparedWrite:
+        amounts = {name: _amount(form, name) for name in ("principal", "outstanding", "baseline_value")}
+        terms = LoanTerms(
+            **{name: _amount(form, name, default) for name, default in STANDARD_TERMS.model_dump().items()}
+        )
+        loan = records.LoanRequest(vin=form.get("vin", ""), terms=terms, evidence=_note(form), **amounts)
+        return records.register_loan(
+            engine=context.engine, suite=context.suite, principal=principal, key=context.subject_key, request=loan
+        )
+
+    return await _member_write(
+        request, prepare, what="a loan", page=_loans_page, sent=lambda: RedirectResponse("/loans", 303)
+    )
+
+
+@router.post("/loans/{loan_id}/repayment")
+async def loans_repayment(request: Request, loan_id: RowId) -> Response:
+    def prepare(context: PortalContext, principal: Principal, form: dict[str, str]) -> records.PreparedWrite:
+        report = records.RepaymentRequest(
+            days_overdue=_amount(form, "days_overdue"), outstanding=_amount(form, "outstanding"), evidence=_note(form)
+        )
+        return records.report_repayment(
+            engine=context.engine, suite=context.suite, principal=principal, loan_id=loan_id, request=report
+        )
+
+    return await _member_write(
+        request, prepare, what="a repayment report", page=_loans_page, sent=lambda: RedirectResponse("/loans", 303)
+    )
+
+
+def _loans_page(request: Request, status: int = 200, **extra: Any) -> Response:
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    try:
+        loans = records.bank_loans(engine=context.engine, principal=principal, key=context.subject_key)
+    except PortalError as exc:
+        return _page(request, "loans.html", principal, status=exc.status, loans=[], terms=None, error=str(exc))
+    terms = STANDARD_TERMS.model_dump()
+    return _page(request, "loans.html", principal, status=status, loans=loans, terms=terms, **extra)
+
+
+@router.post("/attest/file")
+async def attest_file(request: Request) -> Response:
+    """Keep an uploaded file, then offer the ``vehicle_document`` record that names it, ready to prepare."""
+    context = get_context(request)
+    principal = _principal(request, context)
+    if principal is None:
+        return _to_sign_in()
+    kinds = [{"kind": s.kind, "name": s.name, "roles": role_names(int(s.roles))} for s in CATALOGUE.values()]
+    try:
+        form = await request.form(max_files=1, max_fields=4)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInputError("choose a file to upload (a PDF, PNG or JPEG)")
+        kept = files.upload(
+            engine=context.engine,
+            principal=principal,
+            name=upload.filename or "",
+            content_type=upload.content_type or "",
+            content=await upload.read(),
+        )
+    except PortalError as exc:
+        return _page(request, "attest.html", principal, status=exc.status, kinds=kinds, error=str(exc))
+    document = next(s for s in CATALOGUE.values() if s.name == "vehicle_document")
+    record = {"title": kept.name, "issued_on": "", "file_digest": kept.digest, "content_type": kept.content_type}
+    return _page(
+        request,
+        "attest.html",
+        principal,
+        kinds=kinds,
+        file=kept,
+        kind=document.kind,
+        record=json.dumps(record, indent=2),
+    )
+
+
+def _refused(exc: PortalError | ContractRevert) -> dict[str, Any]:
+    """The status and message of a page that shows why a write was refused (by the portal or by the contract)."""
+    if isinstance(exc, ContractRevert):
+        return {"status": revert_status(exc), "error": f"the contract refuses this: {exc}"}
+    return {"status": exc.status, "error": str(exc)}
+
+
+def _amount(form: dict[str, str], name: str, default: int | None = None) -> int:
+    """A whole number from a form field (its default when left empty)."""
+    text = form.get(name, "").replace(",", "").replace("_", "").strip()
+    if not text and default is not None:
+        return default
+    if not text.isdigit():
+        raise InvalidInputError(f"{name.replace('_', ' ')} must be a whole number")
+    return int(text)
+
+
+def _note(form: dict[str, str]) -> dict[str, Any]:
+    note = form.get("note", "").strip()
+    return {"note": note} if note else {}
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])

@@ -203,6 +203,17 @@ class AlertKind(IntEnum):
     TAMPER = 5
 
 
+class RevokeReason(IntEnum):
+    """The consortium's reason codes for revoking a record (the contract records them as given)."""
+
+    ERROR = 1
+    """Recorded in error (a wrong vehicle, a misnumbered batch)."""
+    SUPERSEDED = 2
+    """Corrected by a newer record of the same kind."""
+    WITHDRAWN = 3
+    """No longer vouched for by its attester (the facts behind it changed)."""
+
+
 class DmvEventKind(IntEnum):
     SEIZURE = 0
     TRANSFER_ATTEMPT = 1
@@ -354,6 +365,18 @@ class LoanTerms(ChainModel):
     value_move_bps: int
     cure_period: int
     step_deadline: int
+
+
+STANDARD_TERMS = LoanTerms(
+    max_overdue_days=90,
+    watch_overdue_days=30,
+    max_ltv_bps=10_000,
+    value_move_bps=0,
+    cure_period=30 * 86_400,
+    step_deadline=7 * 86_400,
+)
+"""The consortium's standard loan terms: watch at 30 days overdue, trigger at 90, the default ±8% value band
+(``value_move_bps`` 0), 30 days to cure, 7 days per disposal step."""
 
 
 class Loan(ChainModel):
@@ -757,6 +780,18 @@ class ContractClient:
         return _named(fn.outputs, values)
 
     # ------------------------------------------------------------------ writes
+
+    def try_write(self, sender: str, data: bytes | str) -> None:
+        """Run the write ``data`` as a call from ``sender`` on the latest block: raise the decoded custom error the
+        contract would answer, so a write it would refuse is refused before anyone signs or sends it."""
+        raw = _bytes_of(data)
+        if raw is None:
+            raise ContractArgumentError(self.contract_name, "data", f"must be bytes, got {_describe(data)}")
+        call = {"from": to_checksum_address(sender), "to": self.address, "data": HexStr("0x" + raw.hex())}
+        try:
+            self.connection.call(lambda w3: w3.eth.call(call))  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            raise decode_revert(revert_data_of(exc)) from exc
 
     def submit(
         self,

@@ -48,7 +48,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from node_adapter.clients import DmvEventKind, LienStatus, LoanTerms, Suite
+from node_adapter.clients import STANDARD_TERMS, DmvEventKind, LienStatus, RevokeReason, Suite
 from node_adapter.contract_errors import ContractRevert
 from node_adapter.db import create_tables
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id
@@ -97,15 +97,8 @@ KINDS: dict[str, int] = {"telematics": 201, "dmv": 202, "market": 203, "loans": 
 KIND_ROLES: dict[int, str] = {201: "telematics", 202: "dmv", 203: "price-1", 204: "bank"}
 """Which signer anchors each kind's batches."""
 
-DEFAULT_TERMS = LoanTerms(
-    max_overdue_days=90,
-    watch_overdue_days=30,
-    max_ltv_bps=10_000,
-    value_move_bps=0,
-    cure_period=30 * 86_400,
-    step_deadline=7 * 86_400,
-)
-"""The terms the bank's feed registers loans with (``value_move_bps`` 0: the consortium default, 8%)."""
+DEFAULT_TERMS = STANDARD_TERMS
+"""The terms the bank's feed registers loans with."""
 
 NEW_PRICES: dict[tuple[str, str], int] = {(c.make, c.model): c.new_price_cny for c in CAR_MODELS}
 """New prices by make and model: the catalogue of the simulated market (a deployment loads its provider's)."""
@@ -115,7 +108,7 @@ REPORT_GAS_LIMIT = 600_000
 """Gas limit of every report (the heaviest, a report that opens a case, takes about 160,000)."""
 HISTORICAL: frozenset[tuple[str, str]] = frozenset({("market", "comparable_sale")})
 """Records about the past by nature (a sale is reported after it happened): never stale."""
-BATCH_REVOKE_REASON = 1
+BATCH_REVOKE_REASON = RevokeReason.ERROR
 """Reason code of a batch revoked because it was anchored under an unexpected id (its records are batched again)."""
 
 

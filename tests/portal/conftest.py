@@ -23,7 +23,7 @@ from consortium_portal.settings import PortalSettings
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import AlertKind, KindFlag, LoanTerms, Role, Severity, Suite
 from node_adapter.devchain import pass_proposal
-from node_adapter.encoding import subject_id
+from node_adapter.encoding import SaltedDocument, subject_id
 from node_adapter.localchain import LocalChain, free_port
 from node_adapter.outbox import OutboxTx
 from node_adapter.runtime import Runtime
@@ -107,6 +107,23 @@ class PortalRig:
                 )
             )
         return loan_id
+
+    def attest(self, who: str, vin: str, kind: int, text: str) -> str:
+        """``who`` attests a record of ``kind`` (an inspection carries an odometer reading) on ``vin``; its uid."""
+        uid = "0x" + SaltedDocument.create({"text": text}).digest.hex()
+        sender = self.accounts[who].address
+        subject = subject_id(vin, self.context.subject_key)
+        if kind == INSPECTION:
+            self.write(
+                lambda o, k: self.suite.registry.attest_reading(
+                    o, key=k, sender=sender, subject=subject, kind=kind, digest=uid, reading=1000
+                )
+            )
+        else:
+            self.write(
+                lambda o, k: self.suite.registry.attest(o, key=k, sender=sender, subject=subject, kind=kind, digest=uid)
+            )
+        return uid
 
     def alert(self, vin: str, kind: AlertKind, severity: Severity) -> None:
         """The telematics oracle reports an alert on ``vin``."""

@@ -10,7 +10,7 @@ from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from node_adapter.chainutil import send_and_wait
-from node_adapter.clients import AlertKind, Severity
+from node_adapter.clients import STANDARD_TERMS, AlertKind, Severity
 from node_adapter.devchain import increase_time
 from node_adapter.encoding import SaltedDocument, subject_id
 from tests.portal.conftest import CLAIM, PortalRig
@@ -90,6 +90,7 @@ def _prepared_claim(rig: PortalRig) -> dict[str, Any]:
     return prepared
 
 
+LOAN = {"vin": VIN, "principal": 2, "outstanding": 1, "baseline_value": 3, "terms": STANDARD_TERMS.model_dump()}
 REFUSED = [
     # (who, method, path, body): each must get 403
     ("dealer", "GET", "/api/v1/cases", None),
@@ -106,6 +107,16 @@ REFUSED = [
     ("dealer", "GET", "/api/v1/documents/{digest}", None),
     ("agency", "GET", "/api/v1/documents/{digest}", None),
     ("governor", "GET", "/api/v1/documents/{digest}", None),
+    ("dealer", "GET", "/api/v1/loans", None),
+    ("agency", "GET", "/api/v1/loans", None),
+    ("governor", "GET", "/api/v1/loans", None),
+    ("insurer", "POST", "/api/v1/loans", LOAN),
+    ("dmv", "POST", "/api/v1/loans", LOAN),
+    ("dealer", "POST", "/api/v1/loans/{loan}/repayment", {"days_overdue": 0, "outstanding": 1}),
+    ("agency", "POST", "/api/v1/loans/{loan}/repayment", {"days_overdue": 0, "outstanding": 1}),
+    ("bank", "POST", "/api/v1/attestations/{digest}/revocation", {"reason": 1}),
+    ("dealer", "POST", "/api/v1/attestations/{digest}/revocation", {"reason": 1}),
+    ("insurer", "POST", "/api/v1/attestations/{digest}/dispute", {"evidence": {"why": "its own record"}}),
 ]
 
 
@@ -113,7 +124,8 @@ REFUSED = [
 def scene(portal: PortalRig) -> dict[str, Any]:
     """A case on the vehicle (the bank lends on it) and an insurer's claim document."""
     prepared = _prepared_claim(portal)
-    return {"case": _case(portal), "digest": prepared["digest"]}
+    case_id = _case(portal)
+    return {"case": case_id, "loan": portal.suite.collateral.get_case(case_id).loan_id, "digest": prepared["digest"]}
 
 
 def test_every_route_and_role_pair_that_must_be_refused_is(portal: PortalRig, scene: dict[str, Any]) -> None:
@@ -122,7 +134,7 @@ def test_every_route_and_role_pair_that_must_be_refused_is(portal: PortalRig, sc
         for who, method, path, body in REFUSED:
             if who not in sessions:
                 sessions[who] = portal.as_member(who)
-            url = path.format(case=scene["case"], digest=scene["digest"])
+            url = path.format(**scene)
             response = sessions[who].request(method, url, json=body)
             assert response.status_code == 403, (who, method, url, response.text)
             assert response.json()["error"] == "forbidden"

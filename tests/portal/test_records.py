@@ -8,27 +8,14 @@ import httpx
 from web3 import Web3
 
 from node_adapter.chainutil import send_and_wait
-from node_adapter.encoding import SaltedDocument, subject_id
+from node_adapter.encoding import subject_id
 from tests.portal.conftest import CLAIM, INSPECTION, TERMS, PortalRig
 
 VIN = "LSVJETH80N5183294"
 
 
 def _attest(rig: PortalRig, who: str, kind: int, text: str) -> str:
-    uid = "0x" + SaltedDocument.create({"text": text}).digest.hex()
-    sender = rig.accounts[who].address
-    subject = subject_id(VIN, rig.context.subject_key)
-    if kind == INSPECTION:
-        rig.write(
-            lambda o, k: rig.suite.registry.attest_reading(
-                o, key=k, sender=sender, subject=subject, kind=kind, digest=uid, reading=1000
-            )
-        )
-    else:
-        rig.write(
-            lambda o, k: rig.suite.registry.attest(o, key=k, sender=sender, subject=subject, kind=kind, digest=uid)
-        )
-    return uid
+    return rig.attest(who, VIN, kind, text)
 
 
 def _send(rig: PortalRig, w3: Web3, who: str, answer: httpx.Response) -> dict[str, Any]:

@@ -23,8 +23,6 @@ class RiskSettings(BaseSettings):
     """A vehicle's score is anchored again once it moved at least this many points from the last anchored one."""
     rescore_interval: float = Field(default=3600.0, gt=0)
     """Seconds after which a vehicle is scored again without new evidence (its market inputs move by themselves)."""
-    interval: float = Field(default=10.0, gt=0)
-    """Seconds between runs of the scoring job (new evidence also starts a run at once)."""
     signer: str = "telematics"
     """The oracle signer that anchors scores and reports risk warnings: its member must hold a role in the
     contract's ``riskReporterRoles`` and in the roles of the risk kinds (on a dev chain: the telematics oracle)."""

@@ -30,6 +30,10 @@ from node_adapter.errors import ChainError
 from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
 from node_adapter.settings import DEV_CHAIN_IDS
 from oracle.pipeline import KINDS
+from oracle.risk.job import RISK_KIND_ROLES
+
+RISK_REPORTER_ROLES = Role.TELEMATICS_ORACLE
+"""Who may report risk warnings on a dev chain (the oracle's risk signer is its telematics member there)."""
 
 DEV_SIGNERS: dict[str, int] = {"bank": 3, "dmv": 4, "telematics": 5, "price-1": 6, "price-2": 7, "price-3": 8}
 """Dev-account index of each oracle signer."""
@@ -45,6 +49,7 @@ _KIND_ROLES = {
     KINDS["dmv"]: Role.DMV_ORACLE,
     KINDS["market"]: Role.PRICE_ORACLE,
     KINDS["loans"]: Role.BANK,
+    **RISK_KIND_ROLES,
 }
 
 
@@ -88,6 +93,13 @@ def setup_dev_consortium(w3: Web3, deployment: Deployment, suite: Suite) -> bool
                     "registerKind", kind, Web3.keccak(text=f"oracle.kind.{kind}.v1"), int(role), 1, 0
                 )
             )
+    parameters = suite.collateral.parameters()
+    if parameters.risk_reporter_roles & RISK_REPORTER_ROLES != RISK_REPORTER_ROLES:
+        allowed = parameters.model_copy(
+            update={"risk_reporter_roles": parameters.risk_reporter_roles | int(RISK_REPORTER_ROLES)}
+        )
+        targets.append(suite.collateral.address)
+        calls.append(suite.collateral.encode_set_parameters(new_parameters=allowed))
     policy = ValuationPolicy(quorum=DEV_VALUATION_QUORUM, max_age=DEV_VALUATION_MAX_AGE)
     if suite.collateral.valuation_policy() != policy:
         targets.append(suite.collateral.address)

@@ -482,6 +482,11 @@ class Oracle:
             session.commit()
         return queued
 
+    def estimate(self, session: Session, vin: str) -> tuple[float, VehicleFacts] | None:
+        """A vehicle's residual-value estimate now and the facts it rests on (None while they are not known)."""
+        facts = self._facts(session, session.get(VehicleState, vin), self._market_day(session))
+        return None if facts is None else (self.estimator.estimate(facts), facts)
+
     def _market_day(self, session: Session) -> date:
         """The date valuations are made for: the market source's clock (the wall clock before it has reported)."""
         cursor = session.get(FeedCursor, "market")

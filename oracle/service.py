@@ -31,6 +31,8 @@ from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, load_keystore
 from node_adapter.txworker import TxWorker
 from oracle.pipeline import Oracle
+from oracle.risk.job import RiskScorer
+from oracle.risk.settings import RiskSettings
 from oracle.settings import OracleSettings, OracleSettingsError, SourceName
 
 logger = logging.getLogger(__name__)
@@ -62,7 +64,8 @@ def run_job(name: str) -> None:
 class OracleService:
     """The oracle's jobs and its outbox worker in one process."""
 
-    def __init__(self, oracle: Oracle, worker: TxWorker) -> None:
+    def __init__(self, oracle: Oracle, worker: TxWorker, *, risk: RiskScorer | None = None) -> None:
+        """``risk``: the risk score's job (``risk``), run on the schedule and at once after new evidence arrives."""
         self.oracle = oracle
         self.worker = worker
         create_health_schema(oracle.engine)
@@ -71,6 +74,7 @@ class OracleService:
             "valuations": oracle.value,
             "dispatch": oracle.dispatch,
             "anchor": oracle.anchor,
+            **({"risk": risk.run} if risk is not None else {}),
         }
         self._scheduler: BackgroundScheduler | None = None
         self._wake = threading.Event()
@@ -95,6 +99,8 @@ class OracleService:
             self._nudge("dispatch")
         if name == "dispatch" and done:
             self._wake.set()
+        if name.startswith("ingest:") and done and "risk" in self.steps:
+            self._nudge("risk")  # new evidence: score the vehicles it is about now, not at the next interval
         return done
 
     def publish_health(self) -> None:
@@ -230,7 +236,9 @@ def open_service(
     else:
         raise OracleSettingsError(f"chain {chain_id} is not a dev chain: give each role a keystore (ORACLE_SIGNERS)")
     oracle = Oracle(settings, runtime.engine, suite, signers, subject_key=node_settings.subject_key(chain_id))
-    return OracleService(oracle, runtime.worker(list(signers.values())))
+    risk_settings = RiskSettings()
+    risk = RiskScorer(oracle, risk_settings) if risk_settings.signer in signers else None
+    return OracleService(oracle, runtime.worker(list(signers.values())), risk=risk)
 
 
 def load_signers(settings: OracleSettings) -> dict[str, LocalAccount]:

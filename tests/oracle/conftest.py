@@ -20,6 +20,8 @@ from node_adapter.settings import NodeAdapterSettings
 from node_adapter.txworker import TxPolicy, TxWorker
 from oracle.devsetup import dev_signers, setup_dev_consortium
 from oracle.pipeline import Oracle
+from oracle.risk.job import RiskScorer
+from oracle.risk.settings import RiskSettings
 from oracle.service import OracleService
 from oracle.settings import OracleSettings
 from oracle.simulators.server import SimulatorServer
@@ -47,8 +49,16 @@ class OracleRig:
 
 
 def make_rig(
-    chain: LocalChain, w3: Web3, tmp_path: Path, *, fleet: int = 12, db_url: str | None = None, **settings: Any
+    chain: LocalChain,
+    w3: Web3,
+    tmp_path: Path,
+    *,
+    fleet: int = 12,
+    db_url: str | None = None,
+    risk: RiskSettings | None = None,
+    **settings: Any,
 ) -> Iterator[OracleRig]:
+    """``risk``: also run the risk score's job with these settings."""
     runtime = Runtime.open(
         NodeAdapterSettings(
             rpc_urls=[chain.url],
@@ -68,7 +78,8 @@ def make_rig(
         signers = dev_signers(oracle_settings.price_reporters)
         oracle = Oracle(oracle_settings, engine, suite, signers)
         worker = TxWorker(oracle.outbox, runtime.connection, list(signers.values()), TxPolicy(max_in_flight=64))
-        service = OracleService(oracle, worker)
+        scorer = RiskScorer(oracle, risk) if risk is not None else None
+        service = OracleService(oracle, worker, risk=scorer)
         try:
             yield OracleRig(sim, oracle, service, suite, w3, engine, runtime)
         finally:

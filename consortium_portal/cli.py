@@ -26,10 +26,17 @@ console = Console()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface [default: PORTAL_HOST or 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: PORTAL_PORT or 8700].")] = None,
+    background: Annotated[
+        bool,
+        typer.Option(
+            help="Follow the chain into the read model and send the outbox; with several workers on one database, "
+            "only one may (the others: --no-background)."
+        ),
+    ] = True,
 ) -> None:
     """Serve the portal (and follow the chain into its read model) until Ctrl-C."""
     settings = PortalSettings()
-    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(create_app(index=background), host=host or settings.host, port=port or settings.port, log_level="info")
 
 
 def serve_for_up(node_settings: NodeAdapterSettings, say: Callable[[str], None]) -> Callable[[], None]:

@@ -28,6 +28,10 @@ class Artifact(BaseModel):
     contract_name: str = Field(alias="contractName")
     source_path: str = Field(alias="sourcePath")
     abi: list[dict[str, Any]]
+    devdoc: dict[str, Any] = Field(default_factory=dict)
+    """The NatSpec for developers (``@dev``, ``@param``, ``@return``), as solc outputs it."""
+    userdoc: dict[str, Any] = Field(default_factory=dict)
+    """The NatSpec for users (``@notice``), as solc outputs it."""
     bytecode: str
     deployed_bytecode: str = Field(alias="deployedBytecode")
     compiler_version: str = Field(alias="compilerVersion")

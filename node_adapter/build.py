@@ -89,6 +89,8 @@ def build_artifacts(out_dir: Path = ARTIFACTS_DIR) -> list[Path]:
                 "contractName": contract_name,
                 "sourcePath": source_path,
                 "abi": data["abi"],
+                "devdoc": data.get("devdoc", {}),
+                "userdoc": data.get("userdoc", {}),
                 "bytecode": "0x" + data["evm"]["bytecode"]["object"],
                 "deployedBytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
                 "compilerVersion": version,

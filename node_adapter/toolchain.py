@@ -139,7 +139,7 @@ class CompilerSettings:
             "optimizer": {"enabled": self.optimizer_enabled, "runs": self.optimizer_runs},
             "remappings": list(self.remappings),
             "outputSelection": {
-                "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]},
+                "*": {"*": ["abi", "devdoc", "userdoc", "evm.bytecode.object", "evm.deployedBytecode.object"]},
             },
         }
 

@@ -15,10 +15,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
 from sqlmodel import Field as SqlField
@@ -90,6 +90,13 @@ class ReviewedFields(BaseModel):
     amount_cny: int | None = Field(default=None, ge=0, le=100_000_000)
     mileage_km: int | None = Field(default=None, ge=0, le=3_000_000)
     lien_holder: str | None = Field(default=None, max_length=100)
+
+    @field_validator("date")
+    @classmethod
+    def _real_date(cls, value: str) -> str:
+        date.fromisoformat(value)  # a ValueError is a 422 saying so
+        return value
+
     attest_despite_mismatches: bool = Field(
         default=False, description="Attest although the DMV's records disagree: each mismatch is flagged."
     )

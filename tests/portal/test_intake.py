@@ -136,3 +136,12 @@ def test_bad_intake_input_gets_clear_4xx(portal: PortalRig) -> None:
         assert insurer.get("/api/v1/intake/scans/999999").status_code == 404
     with portal.as_member("dealer") as dealer:  # another member's scan is not there for it
         assert dealer.get(f"/api/v1/intake/scans/{scanned['id']}").status_code == 404
+
+
+def test_an_impossible_date_is_refused(portal: PortalRig) -> None:
+    with portal.as_member("insurer") as insurer:
+        scanned = _scan(insurer, DOCUMENT.png()).json()
+        review = {"doc_type": "repair_bill", "vin": VIN, "date": "2022-13-45", "mileage_km": 10}
+        refused = insurer.post(f"/api/v1/intake/scans/{scanned['id']}/attestation", json=review)
+        assert refused.status_code == 422
+        assert "date" in refused.json()["message"]

@@ -13,7 +13,7 @@ NPM_STAMP := node_modules/.installed
 SLITHER_VENV := .venv-slither
 FORGE := node_modules/.bin/forge
 
-.PHONY: help install install-dev install-browser up down test test-forge test-python lint fmt artifacts clean
+.PHONY: help install install-dev install-browser install-ocr up down test test-forge test-python lint fmt artifacts clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,13 +48,23 @@ install-browser:
 			apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; \
 		else echo "error: the browser tests need chromium: sudo apt-get install chromium"; exit 1; fi; }
 
-up: install ## run the system on embedded defaults (local chain; Ctrl-C stops it)
+# Document intake reads scans with Debian's Tesseract (English and simplified Chinese); tests render their documents
+# with a CJK font from Debian's packages.
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim fonts-wqy-zenhei
+install-ocr:
+	@{ tesseract --list-langs 2>/dev/null | grep -qx chi_sim && [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; } || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's $(OCR_PACKAGES) for document intake"; \
+			apt-get install -y -qq $(OCR_PACKAGES) >/dev/null || { apt-get update -qq && apt-get install -y -qq $(OCR_PACKAGES) >/dev/null; }; \
+		else echo "error: document intake needs Tesseract and a CJK font: sudo apt-get install $(OCR_PACKAGES)"; exit 1; fi; }
+
+up: install install-ocr ## run the system on embedded defaults (local chain; Ctrl-C stops it)
 	$(BIN)/consortium up
 
 down: install ## stop what `make up` started
 	$(BIN)/consortium chain down
 
-test: install-dev install-browser ## install what tests need, then run every test (forge and pytest)
+test: install-dev install-browser install-ocr ## install what tests need, then run every test (forge and pytest)
 	$(MAKE) --no-print-directory test-forge test-python
 
 test-forge:

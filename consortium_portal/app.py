@@ -31,6 +31,7 @@ from web3.types import RPCEndpoint
 from consortium_portal.case_actions import CaseEvidence
 from consortium_portal.errors import PortalError, RateLimitedError
 from consortium_portal.files import PortalFile
+from consortium_portal.intake.service import IntakeScan
 from consortium_portal.models import ApiKey, MembershipApplication, PortalDocument, PortalSession, SignInChallenge
 from consortium_portal.ratelimit import RateLimiter
 from consortium_portal.records import WriteEvidence
@@ -94,6 +95,7 @@ def create_portal_schema(engine: Engine) -> None:
         MembershipApplication,
         WriteEvidence,
         PortalFile,
+        IntakeScan,  # intake (consortium_portal/intake)
     )
 
 
@@ -237,6 +239,7 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
     """The portal. Without a context, one is opened from the environment's settings at start-up."""
     from consortium_portal.api import router  # noqa: PLC0415 (routes import this module's context type)
     from consortium_portal.governance import router as governance_router  # noqa: PLC0415
+    from consortium_portal.intake.routes import router as intake_router  # noqa: PLC0415
     from consortium_portal.web import router as web_router  # noqa: PLC0415
 
     @asynccontextmanager
@@ -265,6 +268,7 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
     app.include_router(governance_router)
     app.include_router(router)
     app.include_router(web_router)
+    app.include_router(intake_router)  # document intake (consortium_portal/intake)
     settings = context.settings if context is not None else PortalSettings()
     return BodyLimit(
         app, settings.max_body_bytes, larger=dict.fromkeys(("/api/v1/files", "/attest/file"), settings.max_file_bytes)
@@ -343,7 +347,8 @@ async def _no_body() -> Message:
 
 def _error_response(exc: PortalError) -> JSONResponse:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
-    return JSONResponse(status_code=exc.status, content={"error": exc.code, "message": str(exc)}, headers=headers)
+    content = {"error": exc.code, "message": str(exc)} | exc.extra()
+    return JSONResponse(status_code=exc.status, content=content, headers=headers)
 
 
 def revert_status(exc: ContractRevert) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from node_adapter.errors import NodeAdapterError
 
 
@@ -10,6 +12,10 @@ class PortalError(NodeAdapterError):
 
     status = 400
     code = "bad_request"
+
+    def extra(self) -> dict[str, Any]:
+        """Fields the error's JSON body carries besides ``error`` and ``message``."""
+        return {}
 
 
 class NotSignedInError(PortalError):

@@ -81,6 +81,25 @@ class VehicleDocument(_Record):
     content_type: Literal["application/pdf", "image/png", "image/jpeg"]
 
 
+class ScannedDocument(_Record):
+    """A vehicle's paper read by OCR and reviewed by the member (``consortium_portal/intake``): its fields, the kept
+    image's digest, and the DMV cross-checks it failed that the member attested despite."""
+
+    doc_type: Literal["registration_certificate", "purchase_invoice", "repair_bill", "insurance_policy"]
+    issued_on: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    plate: str | None = Field(default=None, max_length=16)
+    owner_name: str | None = Field(default=None, max_length=100)
+    amount_cny: Money | None = Field(default=None, ge=0, le=100_000_000)
+    mileage_km: int | None = Field(default=None, ge=0, le=3_000_000)
+    lien_holder: str | None = Field(default=None, max_length=100)
+    file_digest: str = Field(pattern=r"^0x[0-9a-f]{64}$", description="keccak-256 of the image (POST /api/v1/files)")
+    content_type: Literal["image/png", "image/jpeg"]
+    dmv_flags: list[str] = Field(default_factory=list, max_length=10, description="DMV mismatches attested despite")
+
+
+SCANNED_DOCUMENT = 7
+
+
 @dataclass(frozen=True)
 class KindSpec:
     kind: int
@@ -113,6 +132,13 @@ CATALOGUE: dict[int, KindSpec] = {
             6,
             "vehicle_document",
             VehicleDocument,
+            Role.DEALER | Role.INSURER | Role.REPAIR_SHOP | Role.BANK,
+            odometer=False,
+        ),
+        KindSpec(
+            SCANNED_DOCUMENT,
+            "scanned_document",
+            ScannedDocument,
             Role.DEALER | Role.INSURER | Role.REPAIR_SHOP | Role.BANK,
             odometer=False,
         ),

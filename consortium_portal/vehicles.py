@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from consortium_portal.errors import InvalidInputError, NotFoundError
+from consortium_portal.intake.service import flags_of
 from node_adapter.clients import AlertKind, DmvEventKind, Severity
 from node_adapter.encoding import subject_id, validate_vin
 from node_adapter.errors import EncodingError
@@ -52,6 +53,9 @@ class AttestationFact(BaseModel):
     status: RecordStatus
     superseded_by: str | None
     open_dispute: int | None
+    flags: list[str] = Field(
+        default_factory=list, description="DMV cross-checks the record failed and its attester attested despite"
+    )
 
 
 class OdometerPoint(BaseModel):
@@ -172,6 +176,8 @@ def vehicle_report(
     if not rows.attestations and not rows.loans:
         raise NotFoundError(f"the chain holds no record of VIN {normalised[:3]}...{normalised[-4:]}")
     facts = _attestation_facts(rows, int(now if now is not None else time.time()))
+    for uid, flags in flags_of(engine, [f.uid for f in facts]).items():  # intake: DMV mismatches attested despite
+        next(f for f in facts if f.uid == uid).flags = flags
     by_kind: dict[int, dict[str, int]] = {}
     for fact in facts:
         counts = by_kind.setdefault(fact.kind, {})

@@ -33,6 +33,7 @@ from hexbytes import HexBytes
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
@@ -194,62 +195,92 @@ class TxWorker:
         return {"maxFeePerGas": 2 * int(base_fee) + priority, "maxPriorityFeePerGas": priority}
 
     def _sign_queued(self, sender: str) -> int:
+        """Sign the sender's queued writes, oldest first, up to its room in flight.
+
+        No chain call is made while the database transaction is open (on SQLite it holds the one write lock every
+        other process waits for): the queued rows are read first, the node is asked for the pending nonce, fees and
+        gas estimates, then one short transaction locks the nonce cursor, takes the rows that are still queued and
+        signs them. A row another worker signed in between is left to it.
+        """
         postgres = is_postgres(self.engine)
         account = self.signers[Web3.to_checksum_address(sender)]
         self._ensure_cursor(sender)
+        with Session(self.engine, expire_on_commit=False) as session:
+            in_flight = self._in_flight(session, sender)
+            room = self.policy.max_in_flight - in_flight
+            if room <= 0:
+                return 0
+            rows = session.exec(self._queued(sender).limit(min(room, self.policy.batch_size))).all()
+            cursor = session.get(NonceCursor, (self.chain_id, sender))
+            assert cursor is not None
+            seen_nonce = cursor.next_nonce
+        if not rows:
+            return 0
+
+        def prepare(w3: Web3) -> tuple[int, dict[str, int]]:
+            return int(w3.eth.get_transaction_count(account.address, "pending")), self._fee_fields(w3)
+
+        chain_nonce, fees = self.connection.call(prepare)
+        estimates = self._estimates(rows, account.address)
+        gas: dict[int, int | ContractRevert] = {}
+        predecessors = in_flight
+        for row in rows:
+            gas[cast(int, row.id)] = found = self._gas_for(
+                row, account.address, predecessors, estimates.get(cast(int, row.id))
+            )
+            predecessors += 0 if isinstance(found, ContractRevert) else 1
+
         signed = 0
         with Session(self.engine) as session, session.begin():
             cursor_query = select(NonceCursor).where(
                 NonceCursor.chain_id == self.chain_id, NonceCursor.account == sender
             )
-            cursor = session.exec(cursor_query.with_for_update() if postgres else cursor_query).first()
-            in_flight = session.exec(
+            cursor = session.exec(cursor_query.with_for_update() if postgres else cursor_query).one()
+            in_flight = self._in_flight(session, sender)
+            still = self._queued(sender).where(col(OutboxTx.id).in_(list(gas)))
+            live = {r.id: r for r in session.exec(still.with_for_update(skip_locked=True) if postgres else still)}
+            if in_flight == 0 and cursor.next_nonce == seen_nonce:
+                # Nothing of ours is in flight and no worker signed since we looked, so the chain's pending nonce is
+                # the truth (this also recovers from a dev chain started afresh under the same chain id).
+                cursor.next_nonce = chain_nonce
+            else:
+                # Another user of this key moved the chain's nonce past ours: never reuse a consumed nonce.
+                cursor.next_nonce = max(cursor.next_nonce, chain_nonce)
+            room = self.policy.max_in_flight - in_flight
+            for row in rows:
+                current = live.get(row.id)
+                if current is None:  # signed by another worker meanwhile
+                    continue
+                found = gas[cast(int, row.id)]
+                if isinstance(found, ContractRevert):  # deterministic revert: recorded on the row, no nonce used
+                    self._mark_reverted(current, found)
+                    session.add(current)
+                    continue
+                if signed >= room:
+                    break
+                self._sign_into(session, current, account, nonce=cursor.next_nonce, gas=found, fees=fees)
+                cursor.next_nonce += 1
+                signed += 1
+            session.add(cursor)
+        return signed
+
+    def _in_flight(self, session: Session, sender: str) -> int:
+        return int(
+            session.exec(
                 select(func.count())
                 .select_from(OutboxTx)
                 .where(
                     OutboxTx.sender == sender, OutboxTx.chain_id == self.chain_id, col(OutboxTx.status).in_(IN_FLIGHT)
                 )
             ).one()
-            room = self.policy.max_in_flight - int(in_flight)
-            if room <= 0:
-                return 0
-            query = (
-                select(OutboxTx)
-                .where(
-                    OutboxTx.sender == sender, OutboxTx.chain_id == self.chain_id, OutboxTx.status == TxStatus.QUEUED
-                )
-                .order_by(col(OutboxTx.id))
-                .limit(min(room, self.policy.batch_size))
-            )
-            rows = session.exec(query.with_for_update(skip_locked=True) if postgres else query).all()
-            if not rows:
-                return 0
+        )
 
-            def prepare(w3: Web3) -> tuple[int, dict[str, int]]:
-                return int(w3.eth.get_transaction_count(account.address, "pending")), self._fee_fields(w3)
-
-            chain_nonce, fees = self.connection.call(prepare)
-            assert cursor is not None
-            if int(in_flight) == 0:
-                # Nothing of ours is in flight, so the chain's pending nonce is the truth (this also recovers from a
-                # dev chain started afresh under the same chain id).
-                cursor.next_nonce = chain_nonce
-            else:
-                # Another user of this key moved the chain's nonce past ours: never reuse a consumed nonce.
-                cursor.next_nonce = max(cursor.next_nonce, chain_nonce)
-            predecessors = int(in_flight)
-            estimates = self._estimates(rows, account.address)
-            for row in rows:
-                gas = self._gas_for(row, account.address, predecessors, estimates.get(cast(int, row.id)))
-                if gas is None:  # deterministic revert: recorded on the row, no nonce used
-                    session.add(row)
-                    continue
-                self._sign_into(session, row, account, nonce=cursor.next_nonce, gas=gas, fees=fees)
-                cursor.next_nonce += 1
-                predecessors += 1
-                signed += 1
-            session.add(cursor)
-        return signed
+    def _queued(self, sender: str) -> SelectOfScalar[OutboxTx]:
+        return (
+            select(OutboxTx)
+            .where(OutboxTx.sender == sender, OutboxTx.chain_id == self.chain_id, OutboxTx.status == TxStatus.QUEUED)
+            .order_by(col(OutboxTx.id))
+        )
 
     @staticmethod
     def _call_request(row: OutboxTx, sender: str) -> dict[str, Any]:
@@ -290,7 +321,8 @@ class TxWorker:
             except IntegrityError:
                 session.rollback()
 
-    def _gas_for(self, row: OutboxTx, sender: str, predecessors: int, estimate: int | None) -> int | None:
+    def _gas_for(self, row: OutboxTx, sender: str, predecessors: int, estimate: int | None) -> int | ContractRevert:
+        """The gas limit to sign ``row`` with, or the custom error it deterministically reverts with."""
         if row.gas_limit is not None:
             return row.gas_limit
         if estimate is not None:
@@ -302,14 +334,16 @@ class TxWorker:
             if predecessors > 0:
                 # It may depend on an earlier write of this account that is not mined yet: let the chain decide.
                 return self.policy.fallback_gas_limit
-            revert = decode_revert(revert_data_of(exc))
-            for field, value in error_fields(revert).items():
-                setattr(row, field, value)
-            row.status = TxStatus.REVERTED
-            row.updated_at = _now()
-            logger.info("write %s reverts: %s", row.idempotency_key, revert)
-            return None
+            return decode_revert(revert_data_of(exc))
         return math.ceil(estimate * self.policy.gas_multiplier)
+
+    @staticmethod
+    def _mark_reverted(row: OutboxTx, revert: ContractRevert) -> None:
+        for field, value in error_fields(revert).items():
+            setattr(row, field, value)
+        row.status = TxStatus.REVERTED
+        row.updated_at = _now()
+        logger.info("write %s reverts: %s", row.idempotency_key, revert)
 
     def _sign_into(
         self, session: Session, row: OutboxTx, account: LocalAccount, *, nonce: int, gas: int, fees: dict[str, int]

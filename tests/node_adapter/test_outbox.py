@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from eth_account import Account
@@ -24,9 +27,12 @@ from web3.contract.contract import ContractFunction
 from node_adapter.artifacts import load_artifact
 from node_adapter.connection import ChainConnection
 from node_adapter.contract_errors import error_class
+from node_adapter.db import create_schema, make_engine
 from node_adapter.localchain import LocalChain, free_port
 from node_adapter.outbox import IdempotencyConflictError, Outbox, OutboxTimeoutError, OutboxTx, TxAttempt, TxStatus
 from node_adapter.txworker import TxPolicy, TxWorker
+
+T = TypeVar("T")
 
 
 def _fund(w3: Web3, funder: LocalAccount, address: str, ether: int) -> None:
@@ -121,6 +127,46 @@ def test_worker_sends_every_write_once(engine: Engine, chain: LocalChain, w3: We
     _assert_landed_once(engine, w3, sender.address, recipient, keys)
     worker.drain(timeout=5)  # another pass changes nothing
     assert w3.eth.get_transaction_count(sender.address) == len(keys)
+
+
+class _LockProbe(ChainConnection):
+    """A chain connection that, before each node call, tries to take the SQLite database's write lock from another
+    connection without waiting: it records whether anyone (the worker) held it at that moment."""
+
+    def __init__(self, url: str, database: Path) -> None:
+        super().__init__([url], expected_chain_id=31337)
+        self.database = database
+        self.lock_free: list[bool] = []
+
+    def call(self, fn: Callable[[Web3], T]) -> T:
+        probe = sqlite3.connect(self.database, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            self.lock_free.append(True)
+        except sqlite3.OperationalError:
+            self.lock_free.append(False)
+        finally:
+            probe.close()
+        return super().call(fn)
+
+
+def test_the_worker_holds_no_database_lock_while_it_asks_the_node(chain: LocalChain, w3: Web3, tmp_path: Path) -> None:
+    """On SQLite one write lock serves every process: a node that answers slowly must not stall them all."""
+    database = tmp_path / "outbox.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    create_schema(engine)
+    funder = Account.from_key(chain.accounts[0].private_key)
+    sender, recipient = _fresh_account(w3, funder), Account.create().address
+    outbox = Outbox(engine)
+    keys = [f"probe-{i}" for i in range(5)]
+    _submit_transfers(outbox, sender.address, recipient, keys)
+    probe = _LockProbe(chain.url, database)
+    TxWorker(outbox, probe, [sender]).drain(timeout=60)
+    _assert_landed_once(engine, w3, sender.address, recipient, keys)
+    assert len(probe.lock_free) >= 3  # nonce and fees, gas, send, receipts
+    assert all(probe.lock_free)
+    engine.dispose()
 
 
 def test_concurrent_submitters_through_one_account(engine: Engine, chain: LocalChain, w3: Web3) -> None:

@@ -24,7 +24,6 @@ from node_adapter.db import create_schema, make_engine
 from node_adapter.localchain import LocalChain
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
-from node_adapter.txworker import TxPolicy, TxWorker
 from oracle.devsetup import dev_signers, setup_dev_consortium
 from oracle.pipeline import Oracle, oracle_status
 from oracle.service import OracleService
@@ -55,8 +54,16 @@ class OracleRig:
 
 
 def make_rig(
-    chain: LocalChain, w3: Web3, tmp_path: Path, *, fleet: int = 12, db_url: str | None = None, **settings: Any
+    chain: LocalChain,
+    w3: Web3,
+    tmp_path: Path,
+    *,
+    fleet: int = 12,
+    db_url: str | None = None,
+    adapter: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> Iterator[OracleRig]:
+    """``adapter``: more node_adapter settings (confirmations, resend_after ...); ``settings``: the oracle's."""
     runtime = Runtime.open(
         NodeAdapterSettings(
             rpc_urls=[chain.url],
@@ -64,6 +71,7 @@ def make_rig(
             state_dir=tmp_path / "state",
             network="oracle-test",
             database_url=db_url or "",
+            **(adapter or {}),
         )
     )
     deployment, _ = runtime.deploy()
@@ -75,7 +83,7 @@ def make_rig(
         oracle_settings = OracleSettings(simulators_url=sim.url, retry_backoff=0.01, interval=0.2, **settings)
         signers = dev_signers(oracle_settings.price_reporters)
         oracle = Oracle(oracle_settings, engine, suite, signers)
-        worker = TxWorker(oracle.outbox, runtime.connection, list(signers.values()), TxPolicy(max_in_flight=64))
+        worker = runtime.worker(list(signers.values()))
         service = OracleService(oracle, worker)
         try:
             yield OracleRig(sim, oracle, service, suite, w3, engine, runtime)

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from node_adapter.contract_errors import error_class
+from node_adapter.db import make_engine
 from node_adapter.devchain import increase_time
+from oracle.service import STORE_RETRY, OutageTolerantJobStore
 from oracle.store import ChainAction, FeedHealth, LoanLink, VehicleState, utcnow
 from tests.oracle.conftest import OracleRig
 
@@ -92,3 +98,25 @@ def test_the_scheduler_runs_every_job_and_keeps_one_entry_per_job_across_restart
         with rig.engine.connect() as connection:
             jobs = sorted(row[0] for row in connection.execute(text("SELECT id FROM oracle_jobs")))
         assert jobs == sorted(rig.service.steps)
+
+
+def test_the_job_table_outlives_a_database_outage(tmp_path: Path) -> None:
+    """A write of a job's next run time, or a read of the earliest one, that fails with the database away would end
+    APScheduler's thread for good; the oracle's job store logs it and answers a retry instead."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+    store = OutageTolerantJobStore(engine=engine, tablename="oracle_jobs")
+    scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=UTC)
+    scheduler.add_job("oracle.service:run_job", "interval", seconds=5, args=["dmv"], id="dmv")
+    scheduler.start(paused=True)
+    try:
+        job = scheduler.get_job("dmv")
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE oracle_jobs RENAME TO oracle_jobs_away"))  # the table is unreachable
+        store.update_job(job)  # no exception
+        retry = store.get_next_run_time()
+        assert retry is not None
+        assert timedelta(0) < retry - datetime.now(UTC) <= timedelta(seconds=STORE_RETRY)
+        with pytest.raises(OperationalError):  # what APScheduler's own store raises here
+            SQLAlchemyJobStore.get_next_run_time(store)
+    finally:
+        scheduler.shutdown(wait=False)

@@ -41,8 +41,8 @@ def system_on_postgres(tmp_path: Path, postgres: PrivatePostgres) -> Iterator[Sy
 
 @pytest.fixture
 def reorging_system(tmp_path: Path, scale: Scale) -> Iterator[System]:
-    """The system on a chain that mines every half second, writes final after more blocks than a reorg replaces."""
-    yield from make_system(tmp_path, block_time=0.5, confirmations=scale.reorg_depth + 2)
+    """The system on a chain that mines every quarter second, writes final after more blocks than a reorg replaces."""
+    yield from make_system(tmp_path, block_time=0.25, confirmations=scale.reorg_depth + 2)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +24,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3 import Web3
@@ -345,6 +347,13 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
+def is_storage_full(exc: OperationalError) -> bool:
+    """Whether the database refused a write for want of space (SQLite's SQLITE_FULL, PostgreSQL's disk_full)."""
+    return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+        getattr(exc.orig, "sqlstate", None) == "53100"
+    )
+
+
 def _error_response(exc: PortalError) -> JSONResponse:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
     content = {"error": exc.code, "message": str(exc)} | exc.extra()
@@ -388,6 +397,19 @@ def _install_error_handlers(app: FastAPI) -> None:
             json.dumps(body, ensure_ascii=True, default=str), status_code=422, media_type="application/json"
         )
 
+    async def database_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, OperationalError)
+        if is_storage_full(exc):
+            logger.error("the database has no space left: %s", exc.orig)
+            message = "the portal's storage is full: nothing of this request was stored; try again once space is freed"
+            return JSONResponse(status_code=507, content={"error": "storage_full", "message": message})
+        logger.warning("the database is unreachable: %s", exc.orig)
+        message = "the portal's database cannot be reached just now: nothing of this request was stored; try again"
+        return JSONResponse(
+            status_code=503, content={"error": "database_unavailable", "message": message}, headers={"Retry-After": "5"}
+        )
+
+    app.add_exception_handler(OperationalError, database_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(PortalError, portal_error)
     app.add_exception_handler(ContractRevert, contract_error)

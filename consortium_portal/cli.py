@@ -39,9 +39,13 @@ def serve(
     uvicorn.run(create_app(index=background), host=host or settings.host, port=port or settings.port, log_level="info")
 
 
-def serve_for_up(node_settings: NodeAdapterSettings, say: Callable[[str], None]) -> Callable[[], None]:
-    """``consortium up``'s hook: serve the portal next to the chain, indexing it; returns what stops it."""
-    settings = PortalSettings()
+def serve_for_up(
+    node_settings: NodeAdapterSettings, say: Callable[[str], None], settings: PortalSettings | None = None
+) -> Callable[[], None]:
+    """``consortium up``'s hook: serve the portal next to the chain, indexing it; returns what stops it.
+
+    ``settings``: the portal's (by default from ``PORTAL_*`` variables)."""
+    settings = settings or PortalSettings()
     context = PortalContext.open(settings, node_settings)
     if context.connection.chain_id in DEV_CHAIN_IDS and register_dev_kinds(context.connection, context.suite):
         say("registered the portal's attestation kinds by a dev governance vote")

@@ -16,13 +16,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from eth_account.signers.local import LocalAccount
+from sqlalchemy.exc import DBAPIError
 
 from node_adapter.clients import Suite
 from node_adapter.connection import ChainUnavailableError
@@ -46,6 +48,33 @@ class _SkipNotice(logging.Filter):
 
 
 logging.getLogger("apscheduler.scheduler").addFilter(_SkipNotice())
+
+STORE_RETRY = 2.0
+"""Seconds before the scheduler tries its job table again after the database failed it."""
+
+
+class OutageTolerantJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """The job table in the oracle's database, outliving a database outage.
+
+    APScheduler 3 retries a failed read of the due jobs, but an error while it writes a job's next run time, or reads
+    the earliest one, escapes its loop and ends the scheduler's thread: the process lives on and no job runs again.
+    Here a failed write is skipped (the job stays due and runs once at the next wake-up: the jobs coalesce) and a
+    failed read of the earliest run time answers a retry ``STORE_RETRY`` seconds away.
+    """
+
+    def update_job(self, job: Any) -> None:
+        try:
+            super().update_job(job)
+        except DBAPIError as exc:
+            logger.warning("could not record the next run of job %s (database unavailable?): %s", job.id, exc.orig)
+
+    def get_next_run_time(self) -> datetime | None:
+        try:
+            return cast(datetime | None, super().get_next_run_time())
+        except DBAPIError as exc:
+            logger.warning("could not read the job table (database unavailable?): %s", exc.orig)
+            return datetime.now(UTC) + timedelta(seconds=STORE_RETRY)
+
 
 _running: dict[str, OracleService] = {}
 """The service of this process (one at most), for the scheduler's entry point."""
@@ -163,9 +192,10 @@ class OracleService:
                                                daemon=True)  # fmt: skip
         self._worker_thread.start()
         scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.oracle.engine, tablename="oracle_jobs")},
+            jobstores={"default": OutageTolerantJobStore(engine=self.oracle.engine, tablename="oracle_jobs")},
             executors={"default": ThreadPoolExecutor(max(4, len(self.steps)))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace},
+            jobstore_retry_interval=STORE_RETRY,
             timezone=UTC,
         )
         for name in self.steps:

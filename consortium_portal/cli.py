@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -15,6 +17,7 @@ from rich.table import Table
 from consortium_portal.app import PortalContext, create_app
 from consortium_portal.devsetup import register_dev_kinds
 from consortium_portal.settings import PortalSettings
+from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, get_settings
 from node_adapter.supervisor import ServiceSpec, http_ready
 
@@ -81,6 +84,48 @@ def up_services(node_settings: NodeAdapterSettings) -> list[ServiceSpec]:
             links={"portal": f"{url}/", "API docs": f"{url}/docs"},
         )
     ]
+
+
+def demo(
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Play on a fresh chain and portal of the demo's own (free ports; state in <state dir>/demo, wiped).",
+        ),
+    ] = False,
+    serve: Annotated[
+        bool, typer.Option(help="With --fresh: keep that chain and portal running after the story, until Ctrl-C.")
+    ] = True,
+) -> None:
+    """Play the consortium's story for a visitor to follow in the portal: members admitted by vote, two cars sold and
+    financed, liens, attestations, a loan 95 days overdue and cured, a value drop, a repossession through to
+    settlement, points, and a false record slashed. Plays on the running system (`make up`); idempotent: a second
+    run finds every step done and changes nothing."""
+    from consortium_portal import demo as story  # noqa: PLC0415 (only this command needs it)
+
+    node = get_settings()
+    if not fresh:
+        portal = PortalSettings()
+        story.require_running_portal(portal, node)
+        runtime = Runtime.open(node)
+        stage = story.Stage(runtime, portal, indexed_by="the portal of `make up`")
+        ending = story.play(stage, console)
+        story.print_ending(console, stage, ending, portal.url())
+        return
+    with story.fresh_system(node) as system:
+        console.print(f"fresh chain at {system.chain.url}; portal at {system.portal.url()}; state in "
+                      f"{system.runtime.settings.state_dir}", soft_wrap=True, highlight=False)  # fmt: skip
+        stage = story.Stage(system.runtime, system.portal, indexed_by="the demo's own portal")
+        ending = story.play(stage, console)
+        story.print_ending(console, stage, ending, system.portal.url())
+        console.print(story.COMPLETE)
+        if serve:
+            stop = threading.Event()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda *_: stop.set())
+            console.print("the fresh chain and its portal keep running: Ctrl-C stops them (their state goes with them)")
+            stop.wait()
 
 
 def bench(

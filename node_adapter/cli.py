@@ -24,6 +24,7 @@ from node_adapter.bundle import load_bundle, verify_bundle
 from node_adapter.connection import ChainConnection
 from node_adapter.errors import NodeAdapterError
 from node_adapter.localchain import LocalChain, RunFile
+from node_adapter.progress import progress_bar
 from node_adapter.runtime import Runtime
 from node_adapter.settings import get_settings
 from node_adapter.up import print_chain, run_up
@@ -204,8 +205,8 @@ def deploy(
 ) -> None:
     """Deploy the contract suite to the configured network (NODE_ADAPTER_RPC_URLS) and record its manifest."""
     runtime = Runtime.open(get_settings())
-    with console.status("deploying the contract suite ..."):
-        deployment, deployed = runtime.deploy(governor, reuse=not force)
+    with progress_bar(console, "deploying the contract suite") as progress:
+        deployment, deployed = runtime.deploy(governor, reuse=not force, progress=progress)
     console.print(
         f"{'deployed' if deployed else 'already deployed'} on {deployment.network!r} (chain {deployment.chain_id})"
     )
@@ -248,8 +249,8 @@ def index(
 ) -> None:
     """Index the deployed contracts' events into the SQL read model (members, records, loans, cases, points)."""
     indexer = Runtime.open(get_settings()).indexer()
-    with console.status("rebuilding the read model ..." if rebuild else "indexing ..."):
-        applied = indexer.rebuild() if rebuild else indexer.sync()
+    with progress_bar(console, "rebuilding the read model" if rebuild else "indexing") as progress:
+        applied = indexer.rebuild(progress=progress) if rebuild else indexer.sync(progress=progress)
     checkpoint = indexer.checkpoint()
     console.print(f"applied {applied} events; indexed up to block {checkpoint.block_number if checkpoint else '-'}")
     while follow:

@@ -26,6 +26,7 @@ from rich.table import Table
 from node_adapter.clients import Suite, role_names
 from node_adapter.devchain import DEV_MEMBERS
 from node_adapter.localchain import LocalChain, RunFile, RunInfo
+from node_adapter.progress import progress_bar
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
 from node_adapter.supervisor import RestartPolicy, ServiceSpec, Supervisor, rpc_ready
@@ -90,8 +91,8 @@ def print_chain(console: Console, chain: LocalChain, info: RunInfo) -> None:
 
 def deploy(console: Console, settings: NodeAdapterSettings) -> None:
     """Deploy the suite unless a live deployment is recorded; say which."""
-    with console.status("deploying the contract suite ..."):
-        deployment, fresh_deploy = Runtime.open(settings).deploy()
+    with progress_bar(console, "deploying the contract suite") as progress:
+        deployment, fresh_deploy = Runtime.open(settings).deploy(progress=progress)
     verb = "deployed" if fresh_deploy else "already deployed (kept from the last run)"
     console.print(f"[bold green]contracts {verb}[/bold green] on network {deployment.network!r}:")
     for name, contract in deployment.contracts.items():

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from node_adapter.db import make_engine
+from node_adapter.progress import progress_bar
 from node_adapter.settings import NodeAdapterSettings, get_settings
 from node_adapter.supervisor import ServiceSpec, http_ready, output_ready
 from oracle.pipeline import create_oracle_schema, oracle_status
@@ -53,7 +54,8 @@ def run(
     """Run the oracle's jobs (one per source and feed) and its outbox worker until Ctrl-C."""
     service = open_service(get_settings(), OracleSettings(), setup_dev=setup_dev)
     if once:
-        rounds = service.settle(tolerate_failures=True)
+        with progress_bar(console, "reading, writing and anchoring batches") as progress:
+            rounds = service.settle(tolerate_failures=True, progress=progress)
         console.print(f"settled after {rounds} rounds")
         _print_status(service.oracle.status())
         return

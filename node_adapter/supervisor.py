@@ -390,6 +390,8 @@ class Supervisor:
 
     def stop_all(self) -> None:
         """Stop every child, in reverse start order, then echo what they printed last."""
+        if any(c.process is not None and c.process.poll() is None for c in self.children):
+            self.say("stopping ...")
         for child in reversed(self.children):
             if child.process is not None and child.process.poll() is None:
                 self.say(f"stopping {escape(child.spec.name)} ...")

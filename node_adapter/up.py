@@ -152,7 +152,6 @@ def run_up(
                 print_where_to_go(console, settings, supervisor)
                 code = supervisor.run(stop)
         finally:
-            console.print("stopping ...")
             supervisor.stop_all()
     console.print("stopped")
     return code

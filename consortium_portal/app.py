@@ -49,6 +49,7 @@ from node_adapter.contract_errors import (
 )
 from node_adapter.db import create_tables
 from node_adapter.deploy import Deployment
+from node_adapter.devchain import DEV_WALLET_SIZE
 from node_adapter.errors import ChainError
 from node_adapter.health import create_health_schema
 from node_adapter.indexer import EventIndexer, IndexerCheckpoint
@@ -224,7 +225,7 @@ class PortalContext:
         self._indexer_thread.start()
         signers = [self.relayer]
         if self.settings.dev_signing and self.connection.chain_id in DEV_CHAIN_IDS:  # the pages' dev wallet
-            signers += [Account.from_key(a.private_key) for a in dev_accounts(10, DEV_MNEMONIC)]
+            signers += [Account.from_key(a.private_key) for a in dev_accounts(DEV_WALLET_SIZE, DEV_MNEMONIC)]
         self._worker_thread, self._worker_stop = self.runtime.worker(signers).start()
 
     def stop_background(self) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from node_adapter.clients import Suite
 from node_adapter.connection import ChainUnavailableError
 from node_adapter.health import create_health_schema, publish
+from node_adapter.progress import Progress
 from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, load_keystore
 from node_adapter.txworker import TxWorker
@@ -163,11 +164,13 @@ class OracleService:
             logger.warning("outbox worker waiting for a chain node: %s", exc)
         return total
 
-    def settle(self, *, rounds: int = 200, tolerate_failures: bool = False) -> int:
+    def settle(self, *, rounds: int = 200, tolerate_failures: bool = False, progress: Progress | None = None) -> int:
         """Run everything until nothing moves any more (writes confirmed, batches anchored); the rounds taken.
 
-        A failing job raises at once unless ``tolerate_failures`` (fault tests wait out an outage).
+        A failing job raises at once unless ``tolerate_failures`` (fault tests wait out an outage). ``progress``
+        hears after each round how much of the most work seen waiting (records for a batch, writes in flight) is done.
         """
+        most = 0
         for round_ in range(1, rounds + 1):
             moved = self.run_once()
             status = self.oracle.status()
@@ -175,7 +178,14 @@ class OracleService:
             if failing and not tolerate_failures:
                 raise RuntimeError(f"oracle jobs failed: {failing}")
             backlog = status["backlog"]
-            busy = any(backlog["outbox"].get(s, 0) for s in ("queued", "signed", "sent", "mined"))
+            writes = sum(backlog["outbox"].get(s, 0) for s in ("queued", "signed", "sent", "mined"))
+            busy = writes > 0
+            if progress is not None:
+                left = backlog["unbatched_records"] + writes
+                most = max(most, left)
+                anchored = status["batches"].get("confirmed", 0)
+                waiting = backlog["unbatched_records"]
+                progress(most - left, most, f"{waiting} records for a batch, {writes} writes, {anchored} batches")
             if moved == 0 and not busy and backlog["actions"].get("submitted", 0) == 0:
                 return round_
         raise TimeoutError(f"the oracle still had work after {rounds} rounds: {self.oracle.status()['backlog']}")

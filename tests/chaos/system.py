@@ -21,13 +21,15 @@ from eth_account.signers.local import LocalAccount
 from sqlmodel import Session, select
 from web3 import Web3
 
-from consortium_portal.cli import serve_for_up
+from consortium_portal.app import PortalContext, create_app
+from consortium_portal.devsetup import register_dev_kinds
 from consortium_portal.settings import PortalSettings
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import Role
 from node_adapter.connection import connect
 from node_adapter.devchain import pass_proposal
 from node_adapter.localchain import DEV_MNEMONIC, LocalChain, dev_accounts, free_port
+from node_adapter.serving import BackgroundServer
 from node_adapter.settings import NodeAdapterSettings
 from oracle.devsetup import DEV_SIGNERS
 from oracle.store import LoanLink
@@ -216,8 +218,12 @@ def make_system(
 def _with_portal(node: LocalChain, rig: OracleRig, tmp_path: Path) -> Iterator[System]:
     settings = rig.runtime.settings
     port = free_port()
-    stop_portal = serve_for_up(settings, lambda _: None, PortalSettings(port=port, index_interval=0.2))
+    context = PortalContext.open(PortalSettings(port=port, index_interval=0.2), settings)
+    register_dev_kinds(context.connection, context.suite)
+    context.start_background()
+    server = BackgroundServer(create_app(context), host="127.0.0.1", port=port, name="portal")
     try:
+        server.start()
         keys = [Account.from_key(a.private_key) for a in dev_accounts(10, DEV_MNEMONIC)]
         dealer: LocalAccount = Account.create()
         _admit(rig, keys[:3], dealer, Role.DEALER)
@@ -228,7 +234,8 @@ def _with_portal(node: LocalChain, rig: OracleRig, tmp_path: Path) -> Iterator[S
         assert vins, "the simulated bank financed no vehicle"
         yield System(node, rig, f"http://127.0.0.1:{port}", settings, dealer, keys[DEV_SIGNERS["bank"]], vins, tmp_path)
     finally:
-        stop_portal()
+        server.stop()
+        context.stop_background()
 
 
 def _admit(rig: OracleRig, governors: list[LocalAccount], account: LocalAccount, role: Role) -> None:

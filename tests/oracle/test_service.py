@@ -29,7 +29,11 @@ def _valuations(rig: OracleRig) -> int:
 
 
 def test_valuations_are_reported_on_deviation_or_heartbeat_only(rig: OracleRig) -> None:
-    rig.service.settle()
+    heard: list[tuple[int, int, str]] = []
+    rig.service.settle(progress=lambda *told: heard.append(told))
+    done, most, what = heard[-1]
+    assert done == most > 0  # all the work seen waiting (records for a batch, writes) is done
+    assert what.startswith("0 records for a batch, 0 writes")
     first = _valuations(rig)
     assert first > 0
     assert first % 3 == 0  # one per price reporter

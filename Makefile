@@ -13,7 +13,7 @@ NPM_STAMP := node_modules/.installed
 SLITHER_VENV := .venv-slither
 FORGE := node_modules/.bin/forge
 
-.PHONY: help install install-dev install-browser install-ocr up down test test-forge test-python lint fmt artifacts clean
+.PHONY: help install install-dev install-browser install-ocr up down test test-forge test-python chaos lint fmt artifacts clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -75,6 +75,10 @@ test-forge:
 
 test-python:
 	$(BIN)/pytest
+
+# The fault suite at full strength (make test runs it short): docs/chaos.md. Needs root for its small-disk fault.
+chaos: install-dev ## the fault suite, full form: node, database, oracle, reorg, full disk, clock skew
+	CHAOS_SCALE=full $(BIN)/pytest tests/chaos -m chaos -v
 
 lint: install-dev $(SLITHER_VENV)/bin/slither ## ruff, mypy, forge fmt --check, slither
 	$(BIN)/ruff check .

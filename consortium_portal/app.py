@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +24,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3 import Web3
@@ -47,6 +49,7 @@ from node_adapter.contract_errors import (
 )
 from node_adapter.db import create_tables
 from node_adapter.deploy import Deployment
+from node_adapter.devchain import DEV_WALLET_SIZE
 from node_adapter.errors import ChainError
 from node_adapter.health import create_health_schema
 from node_adapter.indexer import EventIndexer, IndexerCheckpoint
@@ -222,7 +225,7 @@ class PortalContext:
         self._indexer_thread.start()
         signers = [self.relayer]
         if self.settings.dev_signing and self.connection.chain_id in DEV_CHAIN_IDS:  # the pages' dev wallet
-            signers += [Account.from_key(a.private_key) for a in dev_accounts(10, DEV_MNEMONIC)]
+            signers += [Account.from_key(a.private_key) for a in dev_accounts(DEV_WALLET_SIZE, DEV_MNEMONIC)]
         self._worker_thread, self._worker_stop = self.runtime.worker(signers).start()
 
     def stop_background(self) -> None:
@@ -345,6 +348,13 @@ async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
+def is_storage_full(exc: OperationalError) -> bool:
+    """Whether the database refused a write for want of space (SQLite's SQLITE_FULL, PostgreSQL's disk_full)."""
+    return getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+        getattr(exc.orig, "sqlstate", None) == "53100"
+    )
+
+
 def _error_response(exc: PortalError) -> JSONResponse:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimitedError) else None
     content = {"error": exc.code, "message": str(exc)} | exc.extra()
@@ -388,6 +398,19 @@ def _install_error_handlers(app: FastAPI) -> None:
             json.dumps(body, ensure_ascii=True, default=str), status_code=422, media_type="application/json"
         )
 
+    async def database_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, OperationalError)
+        if is_storage_full(exc):
+            logger.error("the database has no space left: %s", exc.orig)
+            message = "the portal's storage is full: nothing of this request was stored; try again once space is freed"
+            return JSONResponse(status_code=507, content={"error": "storage_full", "message": message})
+        logger.warning("the database is unreachable: %s", exc.orig)
+        message = "the portal's database cannot be reached just now: nothing of this request was stored; try again"
+        return JSONResponse(
+            status_code=503, content={"error": "database_unavailable", "message": message}, headers={"Retry-After": "5"}
+        )
+
+    app.add_exception_handler(OperationalError, database_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(PortalError, portal_error)
     app.add_exception_handler(ContractRevert, contract_error)

@@ -193,6 +193,33 @@ def relay(
     return _prepared(fresh, suite, spec)
 
 
+def sign_and_relay(
+    *,
+    engine: Engine,
+    suite: Suite,
+    outbox: Outbox,
+    relayer: str,
+    principal: Principal,
+    document_id: int,
+    private_key: str,
+    now: int,
+) -> PreparedAttestation:
+    """Sign a prepared record with the attester's key and relay it: what a dev account does on a dev chain (the
+    pages' dev wallet, ``consortium demo``); a member's own wallet signs instead everywhere else."""
+    prepared = status(engine=engine, suite=suite, outbox=outbox, principal=principal, document_id=document_id)
+    signed = Account.sign_message(encode_typed_data(full_message=prepared.typed_data), private_key)
+    return relay(
+        engine=engine,
+        suite=suite,
+        outbox=outbox,
+        relayer=relayer,
+        principal=principal,
+        document_id=document_id,
+        signature="0x" + signed.signature.hex(),
+        now=now,
+    )
+
+
 def status(
     *, engine: Engine, suite: Suite, outbox: Outbox, principal: Principal, document_id: int
 ) -> PreparedAttestation:

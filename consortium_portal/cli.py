@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+import signal
+import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -15,8 +17,9 @@ from rich.table import Table
 from consortium_portal.app import PortalContext, create_app
 from consortium_portal.devsetup import register_dev_kinds
 from consortium_portal.settings import PortalSettings
-from node_adapter.serving import BackgroundServer
-from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings
+from node_adapter.runtime import Runtime
+from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, get_settings
+from node_adapter.supervisor import ServiceSpec, http_ready
 
 app = typer.Typer(help="The members' API and web portal.", no_args_is_help=True)
 console = Console()
@@ -33,32 +36,96 @@ def serve(
             "only one may (the others: --no-background)."
         ),
     ] = True,
+    dev_setup: Annotated[
+        bool,
+        typer.Option(help="On a dev chain, register the portal's attestation kinds by a dev governance vote first."),
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level (warning leaves out the access log).")] = "info",
 ) -> None:
     """Serve the portal (and follow the chain into its read model) until Ctrl-C."""
     settings = PortalSettings()
-    uvicorn.run(create_app(index=background), host=host or settings.host, port=port or settings.port, log_level="info")
-
-
-def serve_for_up(node_settings: NodeAdapterSettings, say: Callable[[str], None]) -> Callable[[], None]:
-    """``consortium up``'s hook: serve the portal next to the chain, indexing it; returns what stops it."""
-    settings = PortalSettings()
-    context = PortalContext.open(settings, node_settings)
-    if context.connection.chain_id in DEV_CHAIN_IDS and register_dev_kinds(context.connection, context.suite):
-        say("registered the portal's attestation kinds by a dev governance vote")
-    context.start_background()
-    server = BackgroundServer(create_app(context), host=settings.host, port=settings.port, name="portal")
+    context = PortalContext.open(settings, get_settings())
+    if (
+        dev_setup
+        and context.connection.chain_id in DEV_CHAIN_IDS
+        and register_dev_kinds(context.connection, context.suite)
+    ):
+        console.print("registered the portal's attestation kinds by a dev governance vote")
+    if background:
+        context.start_background()
     try:
-        server.start()
-    except BaseException:
-        context.stop_background()
-        raise
-    say(f"portal at {server.url} (API docs at {server.url}/docs; sign in with a member's dev account)")
-
-    def stop() -> None:
-        server.stop()
+        uvicorn.run(create_app(context), host=host or settings.host, port=port or settings.port, log_level=log_level)
+    finally:
         context.stop_background()
 
-    return stop
+
+def up_services(node_settings: NodeAdapterSettings) -> list[ServiceSpec]:
+    """``consortium up``'s service of the portal: ``consortium portal serve`` as a process, its kinds registered on a
+    dev chain, the access log left out of the console."""
+    settings = PortalSettings()
+    url = settings.url()
+    return [
+        ServiceSpec(
+            name="portal",
+            command=[
+                sys.executable,
+                "-m",
+                "node_adapter.cli",
+                "portal",
+                "serve",
+                "--dev-setup",
+                "--log-level",
+                "warning",
+            ],
+            ready=http_ready(f"{settings.local_url()}/health"),
+            ready_timeout=120.0,  # on a new dev chain it first registers its kinds by a governance vote
+            order=30,
+            banner=f"portal at {url} (API docs at {url}/docs; sign in with a member's dev account)",
+            links={"portal": f"{url}/", "API docs": f"{url}/docs"},
+        )
+    ]
+
+
+def demo(
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Play on a fresh chain and portal of the demo's own (free ports; state in <state dir>/demo, wiped).",
+        ),
+    ] = False,
+    serve: Annotated[
+        bool, typer.Option(help="With --fresh: keep that chain and portal running after the story, until Ctrl-C.")
+    ] = True,
+) -> None:
+    """Play the consortium's story for a visitor to follow in the portal: members admitted by vote, two cars sold and
+    financed, liens, attestations, a loan 95 days overdue and cured, a value drop, a repossession through to
+    settlement, points, and a false record slashed. Plays on the running system (`make up`); idempotent: a second
+    run finds every step done and changes nothing."""
+    from consortium_portal import demo as story  # noqa: PLC0415 (only this command needs it)
+
+    node = get_settings()
+    if not fresh:
+        portal = PortalSettings()
+        story.require_running_portal(portal, node)
+        runtime = Runtime.open(node)
+        stage = story.Stage(runtime, portal, indexed_by="the portal of `make up`")
+        ending = story.play(stage, console)
+        story.print_ending(console, stage, ending, portal.url())
+        return
+    with story.fresh_system(node) as system:
+        console.print(f"fresh chain at {system.chain.url}; portal at {system.portal.url()}; state in "
+                      f"{system.runtime.settings.state_dir}", soft_wrap=True, highlight=False)  # fmt: skip
+        stage = story.Stage(system.runtime, system.portal, indexed_by="the demo's own portal")
+        ending = story.play(stage, console)
+        story.print_ending(console, stage, ending, system.portal.url())
+        console.print(story.COMPLETE)
+        if serve:
+            stop = threading.Event()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda *_: stop.set())
+            console.print("the fresh chain and its portal keep running: Ctrl-C stops them (their state goes with them)")
+            stop.wait()
 
 
 def bench(

@@ -298,12 +298,17 @@ def _salted(document: dict[str, Any]) -> SaltedDocument:
 
 
 def _keep(engine: Engine, principal: Principal, write: str, evidence: SaltedDocument) -> dict[str, Any]:
-    """Keep the evidence of a write (once: preparing the same evidence again keeps one row)."""
+    return keep_evidence(engine=engine, member_id=principal.member_id, write=write, evidence=evidence)
+
+
+def keep_evidence(*, engine: Engine, member_id: int, write: str, evidence: SaltedDocument) -> dict[str, Any]:
+    """Keep the evidence of a member's write (once: preparing the same evidence again keeps one row); its digest
+    (what goes on chain) and the salted document, as ``{"evidence_digest": ..., "evidence": ...}``."""
     digest = "0x" + evidence.digest.hex()
     text = canonical_json(evidence.salted_document()).decode()
     with Session(engine) as session:
         if session.get(WriteEvidence, digest) is None:
-            session.add(WriteEvidence(digest=digest, member_id=principal.member_id, write=write, document=text))
+            session.add(WriteEvidence(digest=digest, member_id=member_id, write=write, document=text))
             session.commit()
     return {"evidence_digest": digest, "evidence": json.loads(text)}
 

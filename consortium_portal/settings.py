@@ -42,3 +42,8 @@ class PortalSettings(BaseSettings):
 
     def url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def local_url(self) -> str:
+        """Where this machine reaches the portal (whatever its public URL)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104 (a comparison)
+        return f"http://{host}:{self.port}"

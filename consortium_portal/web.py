@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from eth_account import Account
-from eth_account.messages import encode_defunct, encode_typed_data
+from eth_account.messages import encode_defunct
 from eth_utils.crypto import keccak
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,6 +31,7 @@ from consortium_portal.kinds import CATALOGUE
 from consortium_portal.vehicles import subject_of, vehicle_report
 from node_adapter.clients import STANDARD_TERMS, ContractClient, LoanTerms, RevokeReason, role_names
 from node_adapter.contract_errors import ContractRevert
+from node_adapter.devchain import DEV_WALLET_SIZE
 from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
 from node_adapter.settings import DEV_CHAIN_IDS
 
@@ -70,7 +71,7 @@ def home(request: Request) -> Response:
         return RedirectResponse("/verify", status_code=303)
     accounts = []
     if _dev(context):
-        for index, account in enumerate(dev_accounts(10, DEV_MNEMONIC)):
+        for index, account in enumerate(dev_accounts(DEV_WALLET_SIZE, DEV_MNEMONIC)):
             roles = context.suite.membership.authorize(account.address).roles
             accounts.append({"index": index, "address": account.address, "roles": ", ".join(role_names(roles)) or "-"})
     return _page(request, "sign_in.html", None, dev_accounts=accounts)
@@ -83,9 +84,9 @@ async def dev_sign_in(request: Request) -> Response:
         return _page(request, "sign_in.html", None, status=403, error="dev sign-in exists only on a local dev chain")
     form = await _form(request)
     index = int(form.get("account", "-1")) if form.get("account", "").isdigit() else -1
-    if not 0 <= index < 10:
+    if not 0 <= index < DEV_WALLET_SIZE:
         return _page(request, "sign_in.html", None, status=422, error="choose one of the dev accounts")
-    key = dev_accounts(10, DEV_MNEMONIC)[index].private_key
+    key = dev_accounts(DEV_WALLET_SIZE, DEV_MNEMONIC)[index].private_key
     account = Account.from_key(key)
     challenge = context.challenge(account.address)
     signature = "0x" + account.sign_message(encode_defunct(text=challenge.message)).signature.hex()
@@ -209,23 +210,15 @@ def attest_dev_sign(request: Request, document_id: RowId) -> Response:
             error="signing on the server exists only for dev accounts on a local dev chain",
         )
     try:
-        prepared = attest.status(
-            engine=context.engine,
-            suite=context.suite,
-            outbox=context.runtime.outbox,
-            principal=principal,
-            document_id=document_id,
-        )
-        signed = Account.sign_message(encode_typed_data(full_message=prepared.typed_data), keys[principal.account])
         _block, now = context.head()
-        attest.relay(
+        attest.sign_and_relay(
             engine=context.engine,
             suite=context.suite,
             outbox=context.runtime.outbox,
             relayer=context.relayer.address,
             principal=principal,
             document_id=document_id,
-            signature="0x" + signed.signature.hex(),
+            private_key=keys[principal.account],
             now=now,
         )
     except PortalError as exc:
@@ -386,7 +379,7 @@ def _applications_page(request: Request, status: int = 200, **extra: Any) -> Res
 
 
 def _dev_keys() -> dict[str, str]:
-    return {a.address: a.private_key for a in dev_accounts(10, DEV_MNEMONIC)}
+    return {a.address: a.private_key for a in dev_accounts(DEV_WALLET_SIZE, DEV_MNEMONIC)}
 
 
 def _send_as_member(context: PortalContext, principal: Principal, client: ContractClient, key: str, data: str) -> bool:

@@ -23,9 +23,11 @@ from rich.table import Table
 from node_adapter.bundle import load_bundle, verify_bundle
 from node_adapter.connection import ChainConnection
 from node_adapter.errors import NodeAdapterError
-from node_adapter.localchain import LocalChain, RunFile, RunInfo
+from node_adapter.localchain import LocalChain, RunFile
+from node_adapter.progress import progress_bar
 from node_adapter.runtime import Runtime
 from node_adapter.settings import get_settings
+from node_adapter.up import print_chain, run_up
 
 console = Console()
 err_console = Console(stderr=True)
@@ -103,17 +105,6 @@ def _make_chain(
     )
 
 
-def _print_chain(chain: LocalChain, info: RunInfo) -> None:
-    console.print(
-        f"[bold green]local {chain.backend} chain[/bold green] at [bold]{chain.url}[/bold] (chain id {info.chain_id})"
-    )
-    console.print(f"state kept in {chain.state_dir} (start over with --fresh)")
-    console.print("funded dev accounts (the public test mnemonic: never use these keys on a real network):")
-    for index, account in enumerate(chain.accounts[:4]):
-        # soft_wrap: a narrow or piped terminal must not crop an address or a key
-        console.print(f"  {index}  {account.address}  {account.private_key}", soft_wrap=True, highlight=False)
-
-
 def _serve(
     chain: LocalChain,
     state_dir: Path | None,
@@ -127,7 +118,7 @@ def _serve(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     run_file.ensure_none_running()
     with chain, run_file.record(chain, os.getpid()) as info:
-        _print_chain(chain, info)
+        print_chain(console, chain, info)
         if on_start is not None:
             on_start(chain)
         console.print(banner)
@@ -169,7 +160,7 @@ def chain_status(state_dir: StateDir = None) -> None:
 
 
 @chain_app.command("down")
-def chain_down(state_dir: StateDir = None, timeout: float = 30.0) -> None:
+def chain_down(state_dir: StateDir = None, timeout: float = 90.0) -> None:
     """Stop the local chain started by `consortium chain up` / `consortium up`."""
     run_file = RunFile(state_dir or get_settings().state_dir)
     info = run_file.read()
@@ -195,50 +186,13 @@ def up(
     fresh: Fresh = False,
     block_time: BlockTime = None,
 ) -> None:
-    """Run the system on embedded defaults: the local chain with the contract suite deployed."""
+    """Run the system on embedded defaults: the local chain with the contract suite deployed, and every service
+    (simulators, oracle, portal) as a supervised process; Ctrl-C stops them all."""
     chain = _make_chain(backend, port, state_dir, fresh, block_time)
-
-    def deploy(node: LocalChain) -> None:
-        settings = get_settings().model_copy(
-            update={
-                "rpc_urls": [node.url],
-                "chain_id": node.chain_id,
-                "state_dir": state_dir or get_settings().state_dir,
-            }
-        )
-        with console.status("deploying the contract suite ..."):
-            deployment, fresh_deploy = Runtime.open(settings).deploy()
-        verb = "deployed" if fresh_deploy else "already deployed (kept from the last run)"
-        console.print(f"[bold green]contracts {verb}[/bold green] on network {deployment.network!r}:")
-        for name, contract in deployment.contracts.items():
-            console.print(f"  {name:<18} {contract.address}")
-
-    stoppers: list[Callable[[], None]] = []
-
-    def start(node: LocalChain) -> None:
-        deploy(node)
-        settings = get_settings().model_copy(
-            update={
-                "rpc_urls": [node.url],
-                "chain_id": node.chain_id,
-                "state_dir": state_dir or get_settings().state_dir,
-            }
-        )
-        for entry in entry_points(group="consortium.services"):
-            with console.status(f"starting {entry.name} ..."):
-                stoppers.append(entry.load()(settings, lambda line: console.print(f"[bold green]{line}[/bold green]")))
-
-    def stop() -> None:
-        for stop_service in reversed(stoppers):
-            stop_service()
-
-    _serve(
-        chain,
-        state_dir,
-        "[yellow]Running: the chain, the contracts and the services above.[/yellow]",
-        on_start=start,
-        on_stop=stop,
+    settings = get_settings().model_copy(
+        update={"rpc_urls": [chain.url], "chain_id": chain.chain_id, "state_dir": state_dir or get_settings().state_dir}
     )
+    raise typer.Exit(run_up(chain, settings, console))
 
 
 @app.command()
@@ -251,8 +205,8 @@ def deploy(
 ) -> None:
     """Deploy the contract suite to the configured network (NODE_ADAPTER_RPC_URLS) and record its manifest."""
     runtime = Runtime.open(get_settings())
-    with console.status("deploying the contract suite ..."):
-        deployment, deployed = runtime.deploy(governor, reuse=not force)
+    with progress_bar(console, "deploying the contract suite") as progress:
+        deployment, deployed = runtime.deploy(governor, reuse=not force, progress=progress)
     console.print(
         f"{'deployed' if deployed else 'already deployed'} on {deployment.network!r} (chain {deployment.chain_id})"
     )
@@ -295,8 +249,8 @@ def index(
 ) -> None:
     """Index the deployed contracts' events into the SQL read model (members, records, loans, cases, points)."""
     indexer = Runtime.open(get_settings()).indexer()
-    with console.status("rebuilding the read model ..." if rebuild else "indexing ..."):
-        applied = indexer.rebuild() if rebuild else indexer.sync()
+    with progress_bar(console, "rebuilding the read model" if rebuild else "indexing") as progress:
+        applied = indexer.rebuild(progress=progress) if rebuild else indexer.sync(progress=progress)
     checkpoint = indexer.checkpoint()
     console.print(f"applied {applied} events; indexed up to block {checkpoint.block_number if checkpoint else '-'}")
     while follow:
@@ -383,11 +337,19 @@ def bench_gas(
     console.print(table)
 
 
+def _add_command(name: str, obj: typer.Typer | Callable[..., None]) -> None:
+    """A command group (a Typer app) as ``consortium NAME ...``, or a function as the command ``consortium NAME``."""
+    if isinstance(obj, typer.Typer):
+        app.add_typer(obj, name=name)
+    else:
+        app.command(name)(obj)
+
+
 def _add_plugins() -> None:
-    """Add the subcommands other packages register: command groups under the ``consortium.commands`` entry point,
-    benchmarks (``consortium bench NAME``) under ``consortium.bench``."""
+    """Add the subcommands other packages register: command groups or single commands under the
+    ``consortium.commands`` entry point, benchmarks (``consortium bench NAME``) under ``consortium.bench``."""
     for group, add, prefix in (
-        ("consortium.commands", lambda name, obj: app.add_typer(obj, name=name), "consortium"),
+        ("consortium.commands", _add_command, "consortium"),
         ("consortium.bench", lambda name, obj: bench_app.command(name)(obj), "consortium bench"),
     ):
         for entry in entry_points(group=group):

@@ -23,6 +23,7 @@ from web3 import Web3
 from node_adapter.artifacts import load_artifact
 from node_adapter.errors import ArtifactError, NodeAdapterError
 from node_adapter.outbox import Outbox, OutboxTx
+from node_adapter.progress import Progress
 from node_adapter.txworker import TxWorker
 
 logger = logging.getLogger(__name__)
@@ -144,16 +145,20 @@ def deploy_suite(
     params: SuiteParameters,
     run: int = 1,
     timeout: float = 300.0,
+    progress: Progress | None = None,
 ) -> Deployment:
     """Deploy every contract of :data:`SUITE` through the outbox and return the manifest.
 
     Outbox keys name the network, chain, ``run`` and contract: running again with the same ``run`` after an
-    interruption resumes (never deploys a contract twice); a new ``run`` deploys a new suite.
+    interruption resumes (never deploys a contract twice); a new ``run`` deploys a new suite. ``progress`` hears of
+    each contract as it is deployed.
     """
     chain_id = w3.eth.chain_id
     addresses: dict[str, str] = {}
     contracts: dict[str, DeployedContract] = {}
-    for name in SUITE:
+    for done, name in enumerate(SUITE):
+        if progress is not None:
+            progress(done, len(SUITE), f"deploying {name}")
         artifact = load_artifact(name)
         digest = artifact_hash(name)
         args = _constructor_args(name, params, addresses)
@@ -174,6 +179,8 @@ def deploy_suite(
             address=row.contract_address, block_number=row.block_number, tx_hash=row.tx_hash, artifact_hash=digest
         )
         logger.info("deployed %s at %s", name, row.contract_address, extra={"tx_hash": row.tx_hash})
+        if progress is not None:
+            progress(done + 1, len(SUITE), f"deployed {name}")
     return Deployment(
         network=network,
         chain_id=chain_id,

@@ -31,6 +31,7 @@ from web3.types import EventData, FilterParams, LogReceipt
 
 from node_adapter.connection import ChainConnection
 from node_adapter.contract_errors import abi_type, jsonable
+from node_adapter.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -159,20 +160,28 @@ class EventIndexer:
         last = min(target, first + self.batch_blocks - 1)
         return self._index_range(first, last)
 
-    def sync(self, *, max_passes: int = 1_000_000) -> int:
-        """Index until caught up with ``head - confirmations``; returns the number of events applied."""
+    def sync(self, *, max_passes: int = 1_000_000, progress: Progress | None = None) -> int:
+        """Index until caught up with ``head - confirmations``; returns the number of events applied. ``progress``
+        hears of the blocks indexed of those there were to index when it began."""
         total = 0
+        checkpoint = self.checkpoint()
+        first = checkpoint.block_number + 1 if checkpoint else self.start_block
+        target = self.connection.call(lambda w3: int(w3.eth.block_number)) - self.confirmations
         for _ in range(max_passes):
             checkpoint = self.checkpoint()
             before = checkpoint.block_number if checkpoint else None
             total += self.run_once()
             after = self.checkpoint()
+            if progress is not None and after is not None:
+                done = after.block_number - first + 1
+                progress(done, max(done, target - first + 1), f"block {after.block_number}, {total} events")
             if after is None or (before is not None and after.block_number == before):
                 break
         return total
 
-    def rebuild(self) -> int:
-        """Drop the read model and the event log and index everything again from the chain."""
+    def rebuild(self, *, progress: Progress | None = None) -> int:
+        """Drop the read model and the event log and index everything again from the chain (``progress``: as
+        :meth:`sync`)."""
         with Session(self.engine) as session, session.begin():
             self._clear_projections(session)
             session.exec(delete(ChainEvent).where(col(ChainEvent.chain_id) == self.chain_id))
@@ -180,7 +189,7 @@ class EventIndexer:
             checkpoint = session.get(IndexerCheckpoint, self.name)
             if checkpoint is not None:
                 session.delete(checkpoint)
-        return self.sync()
+        return self.sync(progress=progress)
 
     # ------------------------------------------------------------------ indexing
 

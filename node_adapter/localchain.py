@@ -100,13 +100,21 @@ def rpc_call(url: str, method: str, params: list[Any] | None = None, timeout: fl
     return reply["result"]
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: ask the kernel for SIGTERM when the parent dies (Linux only)."""
+def _load_libc() -> Any:
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        return ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:  # not Linux: the atexit handler still stops the node on a normal exit
-        pass
+        return None
+
+
+_LIBC = _load_libc() if sys.platform.startswith("linux") else None
+"""Loaded once in the parent: a child between fork and exec should do as little as possible."""
+
+
+def die_with_parent() -> None:
+    """Runs in a child before exec: ask the kernel for SIGTERM when the parent dies (Linux only)."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -196,15 +204,19 @@ class LocalChain:
             cmd += ["--database.dbPath", str(self.state_dir / "ganache-db")]
         return [*cmd, *self.extra_args]
 
-    def start(self) -> Self:
-        """Start the node and wait until it answers; raises :class:`PortInUseError` if the port is taken."""
-        if self.is_running():
-            raise ChainAlreadyRunningError(f"this {self.backend} node already runs at {self.url} (pid {self.pid})")
+    def ensure_port_free(self) -> None:
+        """Raise :class:`PortInUseError`, naming the port, when the node could not listen on it."""
         if not port_is_free(self.host, self.port):
             raise PortInUseError(
                 f"port {self.port} on {self.host} is already in use, so {self.backend} cannot listen there; "
                 "stop whatever holds it or choose another port (--port)"
             )
+
+    def start(self) -> Self:
+        """Start the node and wait until it answers; raises :class:`PortInUseError` if the port is taken."""
+        if self.is_running():
+            raise ChainAlreadyRunningError(f"this {self.backend} node already runs at {self.url} (pid {self.pid})")
+        self.ensure_port_free()
         cmd = self.command()
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -220,7 +232,7 @@ class LocalChain:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a terminal's Ctrl-C reaches us; we stop the node in order
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+                preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
             )
         _live_chains.add(self)
         try:

@@ -26,6 +26,7 @@ from node_adapter.deploy import (
 from node_adapter.indexer import EventIndexer, WatchedContract
 from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
 from node_adapter.outbox import Outbox
+from node_adapter.progress import Progress
 from node_adapter.readmodel import all_projections
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings
 from node_adapter.txworker import TxPolicy, TxWorker
@@ -107,7 +108,9 @@ class Runtime:
             name=f"{deployment.network}-run{deployment.run}",
         )
 
-    def deploy(self, governors: list[str] | None = None, *, reuse: bool = True) -> tuple[Deployment, bool]:
+    def deploy(
+        self, governors: list[str] | None = None, *, reuse: bool = True, progress: Progress | None = None
+    ) -> tuple[Deployment, bool]:
         """Deploy the suite unless a live deployment is recorded; returns it and whether it was deployed now.
 
         ``reuse=False`` deploys a new suite even when one is live. Running again after an interruption resumes the
@@ -136,6 +139,7 @@ class Runtime:
             network=self.settings.network,
             params=SuiteParameters(governors=governors),
             run=existing.run + 1 if existing is not None else 1,
+            progress=progress,
         )
         save_deployment(self.deployments_dir, deployment)
         return deployment, True

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import sys
 import threading
-from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,9 @@ from rich.console import Console
 from rich.table import Table
 
 from node_adapter.db import make_engine
+from node_adapter.progress import progress_bar
 from node_adapter.settings import NodeAdapterSettings, get_settings
+from node_adapter.supervisor import ServiceSpec, http_ready, output_ready
 from oracle.pipeline import create_oracle_schema, oracle_status
 from oracle.residual import held_out_error
 from oracle.service import open_service
@@ -35,6 +38,11 @@ app = typer.Typer(
 )
 console = Console()
 
+RUNNING = "oracle running"
+"""What ``consortium oracle run`` prints once its jobs run (``consortium up`` waits for it)."""
+CONSORTIUM = [sys.executable, "-m", "node_adapter.cli"]
+"""The ``consortium`` command line of this interpreter."""
+
 
 @app.command()
 def run(
@@ -46,7 +54,8 @@ def run(
     """Run the oracle's jobs (one per source and feed) and its outbox worker until Ctrl-C."""
     service = open_service(get_settings(), OracleSettings(), setup_dev=setup_dev)
     if once:
-        rounds = service.settle(tolerate_failures=True)
+        with progress_bar(console, "reading, writing and anchoring batches") as progress:
+            rounds = service.settle(tolerate_failures=True, progress=progress)
         console.print(f"settled after {rounds} rounds")
         _print_status(service.oracle.status())
         return
@@ -54,45 +63,46 @@ def run(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     service.start()
-    console.print(f"oracle running (jobs: {', '.join(service.steps)}); Ctrl-C stops it")
+    console.print(f"{RUNNING} (jobs: {', '.join(service.steps)}); Ctrl-C stops it")
     stop.wait()
     console.print("stopping: waiting for running jobs ...")
     service.stop()
     service.oracle.close()
 
 
-def serve_for_up(node_settings: NodeAdapterSettings, say: Callable[[str], None]) -> Callable[[], None]:
-    """``consortium up``'s hook: serve the simulators (unless ``ORACLE_SIMULATE`` is off) and run the oracle's
-    jobs in this process; returns what stops both."""
+def up_services(node_settings: NodeAdapterSettings) -> list[ServiceSpec]:
+    """``consortium up``'s services of the oracle: the simulators (unless ``ORACLE_SIMULATE`` is off) and the
+    oracle's jobs, each a process (``consortium oracle simulators``, ``consortium oracle run``)."""
     settings = OracleSettings()
-    sim: SimulatorServer | None = None
+    specs: list[ServiceSpec] = []
     if settings.simulate:
         url = urlsplit(settings.simulators_url)
-        sim = SimulatorServer(
-            seed=settings.simulator_seed,
-            fleet_size=settings.simulator_fleet,
-            host=url.hostname or "127.0.0.1",
-            port=url.port or 80,
-            speed=settings.simulator_speed,
-            state_file=node_settings.state_dir / "simulators" / "simulation.pickle",
-        ).start()
-        say(f"simulators (DMV, telematics, market, loans) at {sim.url}/<source>, clock x{settings.simulator_speed:g}")
-    try:
-        service = open_service(node_settings, settings)
-    except BaseException:
-        if sim is not None:
-            sim.stop()
-        raise
-    service.start()
-    say(f"oracle jobs running every {settings.interval:g} s (`consortium oracle status` shows them)")
-
-    def stop() -> None:
-        service.stop()
-        service.oracle.close()
-        if sim is not None:
-            sim.stop()
-
-    return stop
+        host, port = url.hostname or "127.0.0.1", url.port or 80
+        state_file = node_settings.state_dir / "simulators" / "simulation.pickle"
+        options = {"host": host, "port": port, "seed": settings.simulator_seed, "fleet": settings.simulator_fleet,
+                   "speed": settings.simulator_speed, "state-file": state_file}  # fmt: skip
+        specs.append(
+            ServiceSpec(
+                name="simulators",
+                command=[*CONSORTIUM, "oracle", "simulators", *(f"--{k}={v}" for k, v in options.items())],
+                ready=http_ready(f"http://{host}:{port}/health"),
+                order=10,
+                banner=f"simulators (DMV, telematics, market, loans) at {settings.simulators_url}/<source>, "
+                f"clock x{settings.simulator_speed:g}",
+            )
+        )
+    specs.append(
+        ServiceSpec(
+            name="oracle",
+            command=[*CONSORTIUM, "oracle", "run"],
+            ready=output_ready(RUNNING),
+            ready_timeout=180.0,  # on a new dev chain it first admits its members by a governance vote
+            order=20,
+            stop_timeout=60.0,  # it lets running jobs finish
+            banner=f"oracle jobs running every {settings.interval:g} s (`consortium oracle status` shows them)",
+        )
+    )
+    return specs
 
 
 @app.command()
@@ -149,6 +159,12 @@ def simulators(  # noqa: PLR0917 (typer options)
     speed: Annotated[
         float | None, typer.Option(help="Run the simulated clock by itself at this many seconds per second.")
     ] = None,
+    state_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --speed: resume the simulation from this file, and save it there (every minute, on exit)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the DMV, telematics, market and loan-servicing simulators under /dmv, /telematics, /market, /loans."""
     if speed is None:
@@ -158,7 +174,9 @@ def simulators(  # noqa: PLR0917 (typer options)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with SimulatorServer(seed, fleet, port, host=host, report_interval=report_interval, speed=speed) as server:
+    with SimulatorServer(
+        seed, fleet, port, host=host, report_interval=report_interval, speed=speed, state_file=state_file
+    ) as server:
         console.print(f"simulators at {server.url}/<source>, clock x{speed:g}; Ctrl-C stops them")
         stop.wait()
 

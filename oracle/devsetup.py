@@ -25,7 +25,7 @@ from web3 import Web3
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import Role, Suite, ValuationPolicy
 from node_adapter.deploy import Deployment
-from node_adapter.devchain import pass_proposal
+from node_adapter.devchain import dev_member, pass_proposal
 from node_adapter.errors import ChainError
 from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
 from node_adapter.settings import DEV_CHAIN_IDS
@@ -35,9 +35,11 @@ from oracle.risk.job import RISK_KIND_ROLES
 RISK_REPORTER_ROLES = Role.TELEMATICS_ORACLE
 """Who may report risk warnings on a dev chain (the oracle's risk signer is its telematics member there)."""
 
-DEV_SIGNERS: dict[str, int] = {"bank": 3, "dmv": 4, "telematics": 5, "price-1": 6, "price-2": 7, "price-3": 8}
-"""Dev-account index of each oracle signer."""
-DEV_AGENCY = 9
+DEV_SIGNERS: dict[str, int] = {
+    label: dev_member(label).index for label in ("bank", "dmv", "telematics", "price-1", "price-2", "price-3")
+}
+"""Dev-account index of each oracle signer (``node_adapter.devchain.DEV_MEMBERS`` says who plays what)."""
+DEV_AGENCY = dev_member("agency").index
 DEV_VALUATION_QUORUM = 2
 """A valuation counts once two of the three price oracles agree on it (their median)."""
 DEV_VALUATION_MAX_AGE = 3 * 86_400

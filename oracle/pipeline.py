@@ -436,8 +436,14 @@ class Oracle:
 
     def value(self) -> int:
         """Queue a valuation report per price reporter for every financed vehicle whose estimate moved or whose
-        heartbeat expired; the number queued."""
+        heartbeat expired; the number queued.
+
+        The heartbeat counts in the chain's time, the clock the contract judges a report's age by: the oracle's own
+        clock may run apart from the chain's, and a chain that runs ahead would otherwise find every valuation stale
+        (``CollateralStaleValuation``) while the oracle, by its own clock, saw no reason to report again.
+        """
         now = self.clock()
+        chain_now = self.chain_time()
         queued = 0
         roles = price_roles(self.settings.price_reporters)
         with Session(self.engine, expire_on_commit=False) as session:
@@ -453,7 +459,7 @@ class Oracle:
                     mark = session.get(ValuationMark, (role, link.vin))
                     if mark is not None:
                         moved = abs(estimate - mark.value_cny) * 10_000 > self.settings.deviation_bps * mark.value_cny
-                        expired = (now - _aware(mark.reported_at)).total_seconds() >= self.settings.heartbeat  # type: ignore[operator]
+                        expired = (chain_now - _aware(mark.reported_at)).total_seconds() >= self.settings.heartbeat  # type: ignore[operator]
                         if not moved and not expired:
                             continue
                     count = 1 if mark is None else mark.count + 1
@@ -475,8 +481,8 @@ class Oracle:
                     )
                     self._action(session, record, "valuation", role, value=round(estimate * CENTS))
                     if mark is None:
-                        mark = ValuationMark(role=role, vin=link.vin, value_cny=estimate, reported_at=now)
-                    mark.value_cny, mark.reported_at, mark.count = estimate, now, count
+                        mark = ValuationMark(role=role, vin=link.vin, value_cny=estimate, reported_at=chain_now)
+                    mark.value_cny, mark.reported_at, mark.count = estimate, chain_now, count
                     session.add(mark)
                     queued += 1
             session.commit()
@@ -486,6 +492,11 @@ class Oracle:
         """A vehicle's residual-value estimate now and the facts it rests on (None while they are not known)."""
         facts = self._facts(session, session.get(VehicleState, vin), self._market_day(session))
         return None if facts is None else (self.estimator.estimate(facts), facts)
+
+    def chain_time(self) -> datetime:
+        """The time of the chain's latest block."""
+        timestamp = self.suite.collateral.connection.call(lambda w3: int(w3.eth.get_block("latest")["timestamp"]))
+        return datetime.fromtimestamp(timestamp, UTC)
 
     def _market_day(self, session: Session) -> date:
         """The date valuations are made for: the market source's clock (the wall clock before it has reported)."""

@@ -16,17 +16,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from eth_account.signers.local import LocalAccount
+from sqlalchemy.exc import DBAPIError
 
 from node_adapter.clients import Suite
 from node_adapter.connection import ChainUnavailableError
 from node_adapter.health import create_health_schema, publish
+from node_adapter.progress import Progress
 from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, load_keystore
 from node_adapter.txworker import TxWorker
@@ -46,6 +49,33 @@ class _SkipNotice(logging.Filter):
 
 
 logging.getLogger("apscheduler.scheduler").addFilter(_SkipNotice())
+
+STORE_RETRY = 2.0
+"""Seconds before the scheduler tries its job table again after the database failed it."""
+
+
+class OutageTolerantJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """The job table in the oracle's database, outliving a database outage.
+
+    APScheduler 3 retries a failed read of the due jobs, but an error while it writes a job's next run time, or reads
+    the earliest one, escapes its loop and ends the scheduler's thread: the process lives on and no job runs again.
+    Here a failed write is skipped (the job stays due and runs once at the next wake-up: the jobs coalesce) and a
+    failed read of the earliest run time answers a retry ``STORE_RETRY`` seconds away.
+    """
+
+    def update_job(self, job: Any) -> None:
+        try:
+            super().update_job(job)
+        except DBAPIError as exc:
+            logger.warning("could not record the next run of job %s (database unavailable?): %s", job.id, exc.orig)
+
+    def get_next_run_time(self) -> datetime | None:
+        try:
+            return cast(datetime | None, super().get_next_run_time())
+        except DBAPIError as exc:
+            logger.warning("could not read the job table (database unavailable?): %s", exc.orig)
+            return datetime.now(UTC) + timedelta(seconds=STORE_RETRY)
+
 
 _running: dict[str, OracleService] = {}
 """The service of this process (one at most), for the scheduler's entry point."""
@@ -134,11 +164,13 @@ class OracleService:
             logger.warning("outbox worker waiting for a chain node: %s", exc)
         return total
 
-    def settle(self, *, rounds: int = 200, tolerate_failures: bool = False) -> int:
+    def settle(self, *, rounds: int = 200, tolerate_failures: bool = False, progress: Progress | None = None) -> int:
         """Run everything until nothing moves any more (writes confirmed, batches anchored); the rounds taken.
 
-        A failing job raises at once unless ``tolerate_failures`` (fault tests wait out an outage).
+        A failing job raises at once unless ``tolerate_failures`` (fault tests wait out an outage). ``progress``
+        hears after each round how much of the most work seen waiting (records for a batch, writes in flight) is done.
         """
+        most = 0
         for round_ in range(1, rounds + 1):
             moved = self.run_once()
             status = self.oracle.status()
@@ -146,7 +178,14 @@ class OracleService:
             if failing and not tolerate_failures:
                 raise RuntimeError(f"oracle jobs failed: {failing}")
             backlog = status["backlog"]
-            busy = any(backlog["outbox"].get(s, 0) for s in ("queued", "signed", "sent", "mined"))
+            writes = sum(backlog["outbox"].get(s, 0) for s in ("queued", "signed", "sent", "mined"))
+            busy = writes > 0
+            if progress is not None:
+                left = backlog["unbatched_records"] + writes
+                most = max(most, left)
+                anchored = status["batches"].get("confirmed", 0)
+                waiting = backlog["unbatched_records"]
+                progress(most - left, most, f"{waiting} records for a batch, {writes} writes, {anchored} batches")
             if moved == 0 and not busy and backlog["actions"].get("submitted", 0) == 0:
                 return round_
         raise TimeoutError(f"the oracle still had work after {rounds} rounds: {self.oracle.status()['backlog']}")
@@ -163,9 +202,10 @@ class OracleService:
                                                daemon=True)  # fmt: skip
         self._worker_thread.start()
         scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.oracle.engine, tablename="oracle_jobs")},
+            jobstores={"default": OutageTolerantJobStore(engine=self.oracle.engine, tablename="oracle_jobs")},
             executors={"default": ThreadPoolExecutor(max(4, len(self.steps)))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace},
+            jobstore_retry_interval=STORE_RETRY,
             timezone=UTC,
         )
         for name in self.steps:

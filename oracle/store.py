@@ -202,6 +202,7 @@ class ValuationMark(SQLModel, table=True):
     vin: str = Field(primary_key=True, max_length=17)
     value_cny: float
     reported_at: datetime
+    """The chain's time when the report was queued (the heartbeat counts in chain time)."""
     count: int = 1
 
 

@@ -30,9 +30,13 @@ def _runtime(url: str, chain_id: int | None, state_dir: Path) -> Runtime:
 
 def test_deploy_records_a_manifest_and_is_never_repeated(chain: LocalChain, w3: Web3, tmp_path: Path) -> None:
     runtime = _runtime(chain.url, chain.chain_id, tmp_path)
-    deployment, deployed = runtime.deploy()
+    heard: list[tuple[int, int, str]] = []
+    deployment, deployed = runtime.deploy(progress=lambda *told: heard.append(told))
     assert deployed
     assert list(deployment.contracts) == list(SUITE)
+    assert heard == [
+        step for i, name in enumerate(SUITE) for step in ((i, 3, f"deploying {name}"), (i + 1, 3, f"deployed {name}"))
+    ]
     saved = load_deployment(tmp_path / "deployments", "test")
     assert saved == deployment
     assert is_live(w3, saved)

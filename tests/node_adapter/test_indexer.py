@@ -119,8 +119,13 @@ def test_rebuild_gives_the_same_read_model(engine: Engine, chain: LocalChain, w3
     before = _read_model(engine)
     with Session(engine) as session:
         events_before = len(session.exec(select(ChainEvent)).all())
-    indexer.rebuild()
+    heard: list[tuple[int, int, str]] = []
+    indexer.rebuild(progress=lambda *told: heard.append(told))
     assert _read_model(engine) == before
+    blocks = w3.eth.block_number - indexer.start_block + 1
+    assert heard[-1][:2] == (blocks, blocks)  # every block from the start, of as many as there were
+    assert [done for done, _total, _what in heard] == sorted(done for done, _total, _what in heard)
+    assert heard[-1][2] == f"block {w3.eth.block_number}, {events_before} events"
     with Session(engine) as session:
         assert len(session.exec(select(ChainEvent)).all()) == events_before
 

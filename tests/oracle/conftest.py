@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 from web3 import Web3
 
 from node_adapter.clients import Suite
@@ -17,14 +24,14 @@ from node_adapter.db import create_schema, make_engine
 from node_adapter.localchain import LocalChain
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
-from node_adapter.txworker import TxPolicy, TxWorker
 from oracle.devsetup import dev_signers, setup_dev_consortium
-from oracle.pipeline import Oracle
+from oracle.pipeline import Oracle, oracle_status
 from oracle.risk.job import RiskScorer
 from oracle.risk.settings import RiskSettings
 from oracle.service import OracleService
 from oracle.settings import OracleSettings
 from oracle.simulators.server import SimulatorServer
+from oracle.store import AnchorBatch, BatchStatus, SourceRecord
 
 
 @dataclass
@@ -56,9 +63,11 @@ def make_rig(
     fleet: int = 12,
     db_url: str | None = None,
     risk: RiskSettings | None = None,
+    adapter: dict[str, Any] | None = None,
     **settings: Any,
 ) -> Iterator[OracleRig]:
-    """``risk``: also run the risk score's job with these settings."""
+    """``risk``: also run the risk score's job with these settings; ``adapter``: more node_adapter settings
+    (confirmations, resend_after ...); ``settings``: the oracle's."""
     runtime = Runtime.open(
         NodeAdapterSettings(
             rpc_urls=[chain.url],
@@ -66,6 +75,7 @@ def make_rig(
             state_dir=tmp_path / "state",
             network="oracle-test",
             database_url=db_url or "",
+            **(adapter or {}),
         )
     )
     deployment, _ = runtime.deploy()
@@ -77,7 +87,7 @@ def make_rig(
         oracle_settings = OracleSettings(simulators_url=sim.url, retry_backoff=0.01, interval=0.2, **settings)
         signers = dev_signers(oracle_settings.price_reporters)
         oracle = Oracle(oracle_settings, engine, suite, signers)
-        worker = TxWorker(oracle.outbox, runtime.connection, list(signers.values()), TxPolicy(max_in_flight=64))
+        worker = runtime.worker(list(signers.values()))
         scorer = RiskScorer(oracle, risk) if risk is not None else None
         service = OracleService(oracle, worker, risk=scorer)
         try:
@@ -141,3 +151,92 @@ def assert_all_on_chain(rig: OracleRig, *, verify_every: int = 1) -> dict[str, i
 def rig_on(chain: LocalChain, w3: Web3, tmp_path: Path, db_url: str) -> Iterator[OracleRig]:
     """The rig with its database on each SQL backend (SQLite, PostgreSQL)."""
     yield from make_rig(chain, w3, tmp_path, db_url=db_url)
+
+
+# ---------------------------------------------------------------------------------------------------- counting
+
+
+def stored(rig: OracleRig, source: str) -> int:
+    """Records of ``source`` the oracle stored."""
+    with Session(rig.engine) as session:
+        return len(session.exec(select(SourceRecord.id).where(SourceRecord.source == source)).all())
+
+
+def emitted(rig: OracleRig, source: str) -> int:
+    """Events the simulator of ``source`` emitted so far."""
+    return len(rig.sim.simulation.feeds[source].events)  # type: ignore[index]
+
+
+def batches(rig: OracleRig, status: BatchStatus) -> int:
+    with Session(rig.engine) as session:
+        return len(session.exec(select(AnchorBatch.id).where(AnchorBatch.status == status)).all())
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+# ------------------------------------------------------------------------------------- the oracle as a process
+
+
+def oracle_process(rig: OracleRig, log: Path, *, batch_size: int) -> subprocess.Popen[bytes]:
+    """``consortium oracle run`` in a process of its own, on the rig's chain, database and simulators."""
+    settings = rig.runtime.settings
+    env = {
+        **os.environ,
+        "NODE_ADAPTER_RPC_URLS": json.dumps([settings.rpc_urls[0]]),
+        "NODE_ADAPTER_STATE_DIR": str(settings.state_dir),
+        "NODE_ADAPTER_NETWORK": settings.network,
+        "NODE_ADAPTER_DATABASE_URL": settings.effective_database_url,
+        "ORACLE_SIMULATORS_URL": rig.sim.url,
+        "ORACLE_INTERVAL": "0.1",
+        "ORACLE_BATCH_SIZE": str(batch_size),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "node_adapter.cli", "oracle", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )
+
+
+def oracle_settled(rig: OracleRig) -> bool:
+    """Nothing left to do: no write or action in flight, every record batched, every source read to its end."""
+    report = oracle_status(rig.engine, OracleSettings())
+    backlog = report["backlog"]
+    busy = {k: v for k, v in backlog["outbox"].items() if k not in ("confirmed", "reverted", "failed")}
+    waiting = {k: v for k, v in backlog["actions"].items() if k in ("waiting", "submitted")}
+    return (
+        not busy
+        and not waiting
+        and backlog["unbatched_records"] == 0
+        and not report["batches"].get("pending")
+        and stored(rig, "telematics") == emitted(rig, "telematics")
+    )
+
+
+def kill_oracle_mid_batch(rig: OracleRig, log: Path, *, batch_size: int, timeout: float = 180) -> None:
+    """Run the oracle as a process, SIGKILL it while a batch is in flight, start it again and let it finish.
+
+    The simulators must hold enough T-Box readings for at least three batches of ``batch_size``.
+    """
+    process = oracle_process(rig, log, batch_size=batch_size)
+    try:
+        wait_for(lambda: batches(rig, BatchStatus.CONFIRMED) >= 2 and batches(rig, BatchStatus.PENDING) == 1,
+                 timeout, "a batch in flight")  # fmt: skip
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        assert process.returncode == -signal.SIGKILL
+        process = oracle_process(rig, log, batch_size=batch_size)
+        wait_for(lambda: oracle_settled(rig), timeout, "the restarted oracle to finish")
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        assert process.returncode == 0, log.read_text()[-2000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -107,6 +107,9 @@ def test_up_runs_the_simulators_the_oracle_and_the_portal_and_a_second_run_resum
                 )
 
             _wait_until(working, process, log, f"the oracle to work (run {run})")
+            # the portal starts once the oracle runs (each service is a process, started in order)
+            started = "`consortium demo` plays"  # said once every service runs
+            _wait_until(lambda r=run, s=started: log.read_text().count(s) >= r, process, log, "the portal")
             report = _oracle_report(tmp_path)
             assert all(feed.get("healthy", True) for feed in report["feeds"].values()), report["feeds"]
             health = httpx.get(f"http://127.0.0.1:{portal_port}/health", timeout=10).json()

@@ -3,11 +3,6 @@ exactly once and nothing is lost."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,19 +12,16 @@ from web3 import Web3
 from node_adapter.clients import CaseState, Cause
 from node_adapter.connection import connect
 from node_adapter.localchain import LocalChain, free_port
-from oracle.pipeline import oracle_status
-from oracle.settings import OracleSettings
-from oracle.store import AnchorBatch, BatchStatus, FeedHealth, LoanLink, SourceRecord
-from tests.oracle.conftest import OracleRig, assert_all_on_chain, make_rig
-
-
-def _stored(rig: OracleRig, source: str) -> int:
-    with Session(rig.engine) as session:
-        return len(session.exec(select(SourceRecord.id).where(SourceRecord.source == source)).all())
-
-
-def _emitted(rig: OracleRig, source: str) -> int:
-    return len(rig.sim.simulation.feeds[source].events)  # type: ignore[index]
+from oracle.store import BatchStatus, FeedHealth, LoanLink
+from tests.oracle.conftest import (
+    OracleRig,
+    assert_all_on_chain,
+    batches,
+    emitted,
+    kill_oracle_mid_batch,
+    make_rig,
+    stored,
+)
 
 
 def _health(rig: OracleRig, name: str) -> FeedHealth:
@@ -65,7 +57,7 @@ def test_a_source_down_for_a_while_backs_off_shows_unhealthy_and_loses_nothing(r
     time.sleep(1.0)
     rig.service.settle(tolerate_failures=True)
     assert _health(rig, "ingest:telematics").failures == 0
-    assert _stored(rig, "telematics") == _emitted(rig, "telematics")
+    assert stored(rig, "telematics") == emitted(rig, "telematics")
     assert_all_on_chain(rig, verify_every=50)
 
 
@@ -87,7 +79,7 @@ def test_the_chain_node_down_for_a_while(tmp_path: Path) -> None:
                 time.sleep(0.1)
             assert _health(rig, "dispatch").failures > 0
             assert "ChainUnavailable" in (_health(rig, "dispatch").last_error or "")
-            assert _stored(rig, "loans") == _emitted(rig, "loans")  # reading the sources went on
+            assert stored(rig, "loans") == emitted(rig, "loans")  # reading the sources went on
             node.start()
             time.sleep(1.0)
             rig.service.settle(tolerate_failures=True)
@@ -101,74 +93,12 @@ def test_the_chain_node_down_for_a_while(tmp_path: Path) -> None:
         node.stop()
 
 
-def _oracle_process(rig: OracleRig, state_dir: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "NODE_ADAPTER_RPC_URLS": json.dumps([rig.runtime.settings.rpc_urls[0]]),
-        "NODE_ADAPTER_STATE_DIR": str(state_dir),
-        "NODE_ADAPTER_NETWORK": rig.runtime.settings.network,
-        "ORACLE_SIMULATORS_URL": rig.sim.url,
-        "ORACLE_INTERVAL": "0.1",
-        "ORACLE_BATCH_SIZE": "150",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "node_adapter.cli", "oracle", "run"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab"),
-    )
-
-
-def _wait_for(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_the_oracle_killed_mid_batch_resumes_without_loss_or_repetition(rig: OracleRig, tmp_path: Path) -> None:
     rig.advance(4 * 3600)  # some two thousand T-Box readings waiting to be read
-
-    def batches(status: BatchStatus) -> int:
-        with Session(rig.engine) as session:
-            return len(session.exec(select(AnchorBatch.id).where(AnchorBatch.status == status)).all())
-
-    state_dir = Path(rig.runtime.settings.state_dir)
-    log = tmp_path / "oracle.log"
-    process = _oracle_process(rig, state_dir, log)
-    try:
-        _wait_for(lambda: batches(BatchStatus.CONFIRMED) >= 2 and batches(BatchStatus.PENDING) == 1, 120,
-                  "a batch in flight")  # fmt: skip
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-        assert process.returncode == -signal.SIGKILL
-        process = _oracle_process(rig, state_dir, log)
-
-        def settled() -> bool:
-            report = oracle_status(rig.engine, OracleSettings())
-            backlog = report["backlog"]
-            busy = {k: v for k, v in backlog["outbox"].items() if k not in ("confirmed", "reverted", "failed")}
-            waiting = {k: v for k, v in backlog["actions"].items() if k in ("waiting", "submitted")}
-            return (
-                not busy
-                and not waiting
-                and backlog["unbatched_records"] == 0
-                and not report["batches"].get("pending")
-                and _stored(rig, "telematics") == _emitted(rig, "telematics")
-            )
-
-        _wait_for(settled, 180, "the restarted oracle to finish")
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-        assert process.returncode == 0, log.read_text()[-2000:]
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    kill_oracle_mid_batch(rig, tmp_path / "oracle.log", batch_size=150)
     for source in ("dmv", "telematics", "market", "loans"):
-        assert _stored(rig, source) == _emitted(rig, source), source
+        assert stored(rig, source) == emitted(rig, source), source
     counts = assert_all_on_chain(rig, verify_every=20)
-    assert counts["batched"] >= _stored(rig, "telematics") > 1000
+    assert counts["batched"] >= stored(rig, "telematics") > 1000
     chain_batches = rig.suite.registry.batch_count()
-    assert chain_batches == batches(BatchStatus.CONFIRMED) + batches(BatchStatus.MISNUMBERED)
+    assert chain_batches == batches(rig, BatchStatus.CONFIRMED) + batches(rig, BatchStatus.MISNUMBERED)

@@ -59,16 +59,7 @@ class PortalRig:
 
     def sign_in(self, who: str) -> str:
         """A session token for ``who`` (a member name, or ``governor``)."""
-        account = self.accounts[who]
-        with self.http() as http:
-            issued = http.post("/api/v1/auth/challenge", json={"address": account.address})
-            assert issued.status_code == 200, issued.text
-            message = issued.json()["message"]
-            signature = Account.sign_message(encode_defunct(text=message), account.key).signature.hex()
-            session = http.post("/api/v1/auth/session", json={"message": message, "signature": "0x" + signature})
-        assert session.status_code == 200, session.text
-        token: str = session.json()["token"]
-        return token
+        return sign_in(self.url, self.accounts[who])
 
     def as_member(self, who: str) -> httpx.Client:
         return self.http(Authorization=f"Bearer {self.sign_in(who)}")
@@ -140,6 +131,19 @@ class PortalRig:
                 evidence_digest="0x" + "03" * 32,
             )
         )
+
+
+def sign_in(url: str, account: LocalAccount) -> str:
+    """A session token for ``account`` at the portal at ``url`` (challenge, signed, exchanged for a session)."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        issued = http.post("/api/v1/auth/challenge", json={"address": account.address})
+        assert issued.status_code == 200, issued.text
+        message = issued.json()["message"]
+        signature = Account.sign_message(encode_defunct(text=message), account.key).signature.hex()
+        session = http.post("/api/v1/auth/session", json={"message": message, "signature": "0x" + signature})
+    assert session.status_code == 200, session.text
+    token: str = session.json()["token"]
+    return token
 
 
 TERMS = LoanTerms(

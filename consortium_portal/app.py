@@ -50,6 +50,7 @@ from node_adapter.errors import ChainError
 from node_adapter.health import create_health_schema
 from node_adapter.indexer import EventIndexer, IndexerCheckpoint
 from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.risk import create_risk_schema
 from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, get_settings
 
@@ -132,6 +133,7 @@ class PortalContext:
         runtime = Runtime.open(node_settings)
         create_portal_schema(runtime.engine)
         create_health_schema(runtime.engine)
+        create_risk_schema(runtime.engine)
         deployment = runtime.deployment()
         return cls(
             settings=settings,
@@ -237,6 +239,7 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
     """The portal. Without a context, one is opened from the environment's settings at start-up."""
     from consortium_portal.api import router  # noqa: PLC0415 (routes import this module's context type)
     from consortium_portal.governance import router as governance_router  # noqa: PLC0415
+    from consortium_portal.risk_routes import router as risk_router  # noqa: PLC0415
     from consortium_portal.web import router as web_router  # noqa: PLC0415
 
     @asynccontextmanager
@@ -264,6 +267,7 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
 
     app.include_router(governance_router)
     app.include_router(router)
+    app.include_router(risk_router)
     app.include_router(web_router)
     settings = context.settings if context is not None else PortalSettings()
     return BodyLimit(

@@ -23,6 +23,7 @@ publishes nothing new. With too few outcomes it refuses and says what it found.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -240,6 +241,7 @@ def refit(
     connection = suite.registry.connection
     chain_id = connection.chain_id
 
+    @functools.cache
     def block_time(number: int | str) -> int:
         return int(connection.call(lambda w3: w3.eth.get_block(number)["timestamp"]))  # type: ignore[arg-type]
 

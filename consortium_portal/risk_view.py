@@ -61,7 +61,10 @@ class DimensionPart(BaseModel):
     contribution: int = Field(description="Hundredths of a point the dimension adds to the score.")
     points: int = Field(description="Hundredths of a point the dimension can add.")
     features: list[FeaturePart] = Field(description="Empty for scores anchored before features were listed.")
-    records: list[str] = Field(description="Digests and attestation uids of the records behind the dimension.")
+    records: list[str] = Field(
+        description="Digests and attestation uids of the records behind the dimension (empty for scores anchored "
+        "before each dimension named its records: see the score's records per input)."
+    )
 
 
 class Anchoring(BaseModel):
@@ -91,6 +94,7 @@ class ScoreDetail(BaseModel):
     anchoring: Anchoring
     dimensions: list[DimensionPart]
     inputs: dict[str, object]
+    records: dict[str, list[str]] = Field(description="Per input, the records it was computed from.")
     warning: str | None = Field(description="What became of the risk warning to the collateral contract.")
 
 
@@ -285,7 +289,7 @@ def _detail(session: Session, row: RiskScoreRow) -> ScoreDetail:
             contribution=int(d.get("contribution", 0)),
             points=int(d.get("points", 0)),
             features=[FeaturePart.model_validate(f) for f in d.get("features") or []],
-            records=[str(r) for r in d.get("records") or _records_of(document)],
+            records=[str(r) for r in d.get("records") or []],
         )
         for d in document.get("dimensions") or []
     ]
@@ -303,13 +307,9 @@ def _detail(session: Session, row: RiskScoreRow) -> ScoreDetail:
         anchoring=_anchoring(str(row.status), anchors.get(row.digest)),
         dimensions=dimensions,
         inputs=dict(document.get("inputs") or {}),
+        records={str(k): [str(r) for r in v] for k, v in dict(document.get("records") or {}).items()},
         warning=row.warning,
     )
-
-
-def _records_of(document: dict[str, Any]) -> list[str]:
-    """Every record a document names (documents anchored before the breakdown named each dimension's)."""
-    return sorted({str(r) for records in dict(document.get("records") or {}).values() for r in records})
 
 
 def _point(row: RiskScoreRow) -> HistoryPoint:

@@ -105,6 +105,7 @@ def test_the_api_gives_the_score_its_breakdown_history_anchoring_and_the_loans_w
         assert dimension["points"] - costs == dimension["contribution"], dimension
     health = next(d for d in latest["dimensions"] if d["dimension"] == "health")
     assert crash.digest in health["records"], "the crash is one of the records behind the health dimension"
+    assert crash.digest in latest["records"]["crash_events"]
     assert latest["partial"] is True
     assert "harsh_driving" in latest["imputed"]
     assert latest["intact"] is True

@@ -237,9 +237,9 @@ class PortalContext:
 
 def create_app(context: PortalContext | None = None, *, index: bool = True) -> ASGIApp:
     """The portal. Without a context, one is opened from the environment's settings at start-up."""
+    from consortium_portal import risk_routes  # noqa: PLC0415
     from consortium_portal.api import router  # noqa: PLC0415 (routes import this module's context type)
     from consortium_portal.governance import router as governance_router  # noqa: PLC0415
-    from consortium_portal.risk_routes import router as risk_router  # noqa: PLC0415
     from consortium_portal.web import router as web_router  # noqa: PLC0415
 
     @asynccontextmanager
@@ -267,7 +267,7 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
 
     app.include_router(governance_router)
     app.include_router(router)
-    app.include_router(risk_router)
+    app.include_router(risk_routes.router)
     app.include_router(web_router)
     settings = context.settings if context is not None else PortalSettings()
     return BodyLimit(

@@ -54,6 +54,7 @@ from node_adapter.errors import ChainError
 from node_adapter.health import create_health_schema
 from node_adapter.indexer import EventIndexer, IndexerCheckpoint
 from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.risk import create_risk_schema
 from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, get_settings
 
@@ -137,6 +138,7 @@ class PortalContext:
         runtime = Runtime.open(node_settings)
         create_portal_schema(runtime.engine)
         create_health_schema(runtime.engine)
+        create_risk_schema(runtime.engine)
         deployment = runtime.deployment()
         return cls(
             settings=settings,
@@ -240,6 +242,7 @@ class PortalContext:
 
 def create_app(context: PortalContext | None = None, *, index: bool = True) -> ASGIApp:
     """The portal. Without a context, one is opened from the environment's settings at start-up."""
+    from consortium_portal import risk_routes  # noqa: PLC0415
     from consortium_portal.api import router  # noqa: PLC0415 (routes import this module's context type)
     from consortium_portal.governance import router as governance_router  # noqa: PLC0415
     from consortium_portal.intake.routes import router as intake_router  # noqa: PLC0415
@@ -270,6 +273,7 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
 
     app.include_router(governance_router)
     app.include_router(router)
+    app.include_router(risk_routes.router)
     app.include_router(web_router)
     app.include_router(intake_router)  # document intake (consortium_portal/intake)
     settings = context.settings if context is not None else PortalSettings()

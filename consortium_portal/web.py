@@ -28,6 +28,7 @@ from consortium_portal.app import PortalContext, revert_status
 from consortium_portal.auth import Principal
 from consortium_portal.errors import InvalidInputError, PortalError
 from consortium_portal.kinds import CATALOGUE
+from consortium_portal.risk_view import latest_by_subject, verify_values
 from consortium_portal.vehicles import subject_of, vehicle_report
 from node_adapter.clients import STANDARD_TERMS, ContractClient, LoanTerms, RevokeReason, role_names
 from node_adapter.contract_errors import ContractRevert
@@ -131,7 +132,8 @@ def verify(request: Request, vin: str | None = None) -> Response:
         )
     except PortalError as exc:
         return _page(request, "verify.html", principal, status=exc.status, vin=vin, error=str(exc))
-    return _page(request, "verify.html", principal, vin=report.vin, report=report)
+    risk = verify_values(engine=context.engine, suite=context.suite, vin=vin, key=context.subject_key)
+    return _page(request, "verify.html", principal, vin=report.vin, report=report, **risk)
 
 
 @router.get("/attest", response_class=HTMLResponse)
@@ -587,7 +589,8 @@ def _loans_page(request: Request, status: int = 200, **extra: Any) -> Response:
     except PortalError as exc:
         return _page(request, "loans.html", principal, status=exc.status, loans=[], terms=None, error=str(exc))
     terms = STANDARD_TERMS.model_dump()
-    return _page(request, "loans.html", principal, status=status, loans=loans, terms=terms, **extra)
+    scores = latest_by_subject(engine=context.engine, subjects=[loan.subject for loan in loans])
+    return _page(request, "loans.html", principal, status=status, loans=loans, terms=terms, scores=scores, **extra)
 
 
 @router.post("/attest/file")

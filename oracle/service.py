@@ -7,6 +7,9 @@ misfire grace time. The job store is a table in the oracle's database, so a rest
 schedule; the jobs' progress (cursors, actions, batches) is in the database too. A job that fails is recorded and
 paused with exponential backoff (``Oracle.job``), shows up as unhealthy in ``consortium oracle status``, and never
 stops the process or the other jobs.
+
+Jobs on a calendar of their own (the risk score's monthly calibration, ``risk:calibrate``) are scheduled by their
+trigger and run by ``run(name)``, but not by ``run_once``/``settle``, which drive the feeds.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.exc import DBAPIError
 
@@ -35,6 +39,7 @@ from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, load_keyst
 from node_adapter.txworker import TxWorker
 from oracle.pipeline import Oracle
 from oracle.risk.job import RiskScorer
+from oracle.risk.outcomes import RiskCalibrator
 from oracle.risk.settings import RiskSettings
 from oracle.settings import OracleSettings, OracleSettingsError, SourceName
 
@@ -77,6 +82,9 @@ class OutageTolerantJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
             return datetime.now(UTC) + timedelta(seconds=STORE_RETRY)
 
 
+CALENDAR_MISFIRE_GRACE = 86_400
+"""A calendar job missed while the process was down still runs once if it comes back within a day."""
+
 _running: dict[str, OracleService] = {}
 """The service of this process (one at most), for the scheduler's entry point."""
 _running_lock = threading.Lock()
@@ -94,8 +102,16 @@ def run_job(name: str) -> None:
 class OracleService:
     """The oracle's jobs and its outbox worker in one process."""
 
-    def __init__(self, oracle: Oracle, worker: TxWorker, *, risk: RiskScorer | None = None) -> None:
-        """``risk``: the risk score's job (``risk``), run on the schedule and at once after new evidence arrives."""
+    def __init__(
+        self,
+        oracle: Oracle,
+        worker: TxWorker,
+        *,
+        risk: RiskScorer | None = None,
+        calibration: tuple[RiskCalibrator, BaseTrigger] | None = None,
+    ) -> None:
+        """``risk``: the risk score's job (``risk``), run on the schedule and at once after new evidence arrives;
+        ``calibration``: the refit against the read model's outcomes (``risk:calibrate``) and its trigger."""
         self.oracle = oracle
         self.worker = worker
         create_health_schema(oracle.engine)
@@ -106,6 +122,10 @@ class OracleService:
             "anchor": oracle.anchor,
             **({"risk": risk.run} if risk is not None else {}),
         }
+        self.calendar: dict[str, tuple[Callable[[], int], BaseTrigger]] = {}
+        """Jobs on a trigger of their own, not run by :meth:`run_once`."""
+        if calibration is not None:
+            self.calendar["risk:calibrate"] = (calibration[0].run, calibration[1])
         self._scheduler: BackgroundScheduler | None = None
         self._wake = threading.Event()
         self._publish_lock = threading.Lock()
@@ -121,9 +141,10 @@ class OracleService:
         """
         done = 0
         queued = self.oracle.actions_queued
+        step = self.steps[name] if name in self.steps else self.calendar[name][0]
         with self.oracle.job(name) as go:
             if go:
-                done = self.steps[name]()
+                done = step()
         self._publish()
         if self.oracle.actions_queued != queued:
             self._nudge("dispatch")
@@ -218,9 +239,20 @@ class OracleService:
                 name=name,
                 replace_existing=True,
             )
+        for name, (_step, trigger) in self.calendar.items():
+            scheduler.add_job(
+                "oracle.service:run_job",
+                trigger,
+                args=[name],
+                id=name,
+                name=name,
+                replace_existing=True,
+                misfire_grace_time=CALENDAR_MISFIRE_GRACE,
+            )
         scheduler.start()
         self._scheduler = scheduler
-        logger.info("oracle running: jobs %s every %.1f s", ", ".join(self.steps), settings.interval)
+        calendar = "; ".join(f"{name} on {trigger}" for name, (_step, trigger) in self.calendar.items())
+        logger.info("oracle running: jobs %s every %.1f s; %s", ", ".join(self.steps), settings.interval, calendar)
 
     def _work(self, stop: threading.Event, *, idle: float = 0.1) -> None:
         """The outbox worker's loop: a pass, then a pause when idle that a dispatch cuts short."""
@@ -276,9 +308,16 @@ def open_service(
     else:
         raise OracleSettingsError(f"chain {chain_id} is not a dev chain: give each role a keystore (ORACLE_SIGNERS)")
     oracle = Oracle(settings, runtime.engine, suite, signers, subject_key=node_settings.subject_key(chain_id))
-    risk_settings = RiskSettings()
-    risk = RiskScorer(oracle, risk_settings) if risk_settings.signer in signers else None
-    return OracleService(oracle, runtime.worker(list(signers.values())), risk=risk)
+    risk_settings = RiskSettings().with_state_dir(node_settings.state_dir)
+    risk = calibration = None
+    if risk_settings.signer in signers:
+        risk = RiskScorer(oracle, risk_settings)
+        trigger = risk_settings.calibration_trigger()
+        if trigger is not None:
+            sender = signers[risk_settings.signer].address
+            calibrator = RiskCalibrator(runtime.engine, oracle.outbox, suite, sender, risk_settings)
+            calibration = (calibrator, trigger)
+    return OracleService(oracle, runtime.worker(list(signers.values())), risk=risk, calibration=calibration)
 
 
 def load_signers(settings: OracleSettings) -> dict[str, LocalAccount]:

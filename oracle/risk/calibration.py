@@ -22,11 +22,11 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from node_adapter.risk import Calibration
 from oracle.risk.model import (
     FAMILY,
     FEATURE_NAMES,
     SCALE,
-    Calibration,
     ModelParameters,
     RiskModelError,
     compute_score,

@@ -20,23 +20,28 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from eth_utils.crypto import keccak
-from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
-from node_adapter.clients import LienStatus, Role
-from node_adapter.db import create_tables
+from node_adapter.clients import LienStatus, RegistryClient, Role
 from node_adapter.encoding import SaltedDocument, canonical_json
-from node_adapter.outbox import TxStatus
+from node_adapter.outbox import Outbox, TxStatus
+from node_adapter.risk import AnchorStatus, RiskModelRow, RiskScoreRow, create_risk_schema
 from oracle.pipeline import REPORT_GAS_LIMIT, Oracle
 from oracle.risk.evidence import evidence_mark, vehicle_inputs
-from oracle.risk.model import ModelParameters, compute_score, get_model, score_document
+from oracle.risk.model import (
+    ModelParameters,
+    RiskModelError,
+    RiskScore,
+    compute_score,
+    get_model,
+    score_document,
+)
 from oracle.risk.settings import RiskSettings
-from oracle.store import LoanLink, VehicleState, utcnow
+from oracle.store import LoanLink, VehicleState
 
 logger = logging.getLogger(__name__)
 
@@ -48,50 +53,6 @@ RISK_KIND_ROLES = {RISK_SCORE_KIND: Role.TELEMATICS_ORACLE, RISK_MODEL_KIND: Rol
 """Who may attest the risk kinds on a dev chain (the telematics oracle signs for the risk score there)."""
 MODEL_SUBJECT = "0x" + keccak(b"consortium.risk.model").hex()
 """The subject the models are attested about (not a vehicle)."""
-
-
-class AnchorStatus(StrEnum):
-    NOT_ANCHORED = "not_anchored"
-    QUEUED = "queued"
-    CONFIRMED = "confirmed"
-    FAILED = "failed"
-
-
-class RiskScoreRow(SQLModel, table=True):
-    """A vehicle's score as computed at one time: the history the portal charts, and what was anchored."""
-
-    __tablename__ = "oracle_risk_score"
-
-    id: int | None = Field(default=None, primary_key=True)
-    vin: str = Field(max_length=17, index=True)
-    subject: str = Field(max_length=66, index=True)
-    computed_at: datetime = Field(default_factory=utcnow)
-    checked_at: datetime = Field(default_factory=utcnow)
-    score: int
-    partial: bool
-    model_version: str = Field(max_length=60)
-    evidence_mark: int = 0
-    document: str = Field(sa_column=Column(Text, nullable=False))
-    """The salted canonical score document (the digest is over it)."""
-    digest: str = Field(max_length=66, unique=True)
-    status: AnchorStatus = Field(default=AnchorStatus.NOT_ANCHORED, max_length=16)
-    warning: str | None = Field(default=None, sa_column=Column(Text))
-    """What became of the risk warning: queued, confirmed, failed: ..., or why none was sent."""
-
-
-class RiskModelAnchor(SQLModel, table=True):
-    """A model's parameters digest, anchored once."""
-
-    __tablename__ = "oracle_risk_model"
-
-    version: str = Field(primary_key=True, max_length=60)
-    digest: str = Field(max_length=66)
-    status: AnchorStatus = Field(default=AnchorStatus.QUEUED, max_length=16)
-    anchored_at: datetime = Field(default_factory=utcnow)
-
-
-def create_risk_schema(engine: Engine) -> None:
-    create_tables(engine, RiskScoreRow, RiskModelAnchor)
 
 
 class RiskScorer:
@@ -114,36 +75,31 @@ class RiskScorer:
         if not all(registry.get_kind(kind).kind.exists for kind in RISK_KIND_ROLES):
             logger.warning("risk kinds %s are not registered on chain: scores are kept but not anchored",
                            sorted(RISK_KIND_ROLES))  # fmt: skip
-            return self._score_all(anchor=False)
-        return self._anchor_model() + self._follow() + self._score_all(anchor=True) + self._late_warnings()
+            return self._anchor_model(anchor=False) + self._score_all(anchor=False)
+        moved = self._anchor_model() + self._follow_models() + self._follow()
+        return moved + self._score_all(anchor=True) + self._late_warnings()
 
-    def _anchor_model(self) -> int:
+    def _anchor_model(self, *, anchor: bool = True) -> int:
+        oracle = self.oracle
+        return anchor_model(
+            oracle.engine, oracle.outbox, oracle.suite.registry, sender=self.sender, model=self.model, anchor=anchor
+        )
+
+    def _follow_models(self) -> int:
+        """Models published by a calibration: their rows follow their anchoring."""
         with Session(self.oracle.engine, expire_on_commit=False) as session:
-            row = session.get(RiskModelAnchor, self.model.version)
-        if row is not None and row.status == AnchorStatus.CONFIRMED:
-            return 0
-        key = f"oracle:risk-model:{self.model.digest}"
-        tx = self.oracle.outbox.get(key)
-        if tx is None:
-            self.oracle.suite.registry.attest(
-                self.oracle.outbox,
-                key=key,
-                sender=self.sender,
-                subject=MODEL_SUBJECT,
-                kind=RISK_MODEL_KIND,
-                digest=self.model.digest,
-            )
-        status = _status(tx.status if tx is not None else None)
-        if row is not None and row.status == status:
-            return 0
-        with Session(self.oracle.engine) as session:
-            stored = session.get(RiskModelAnchor, self.model.version) or RiskModelAnchor(
-                version=self.model.version, digest=self.model.digest
-            )
-            stored.status = status
-            session.add(stored)
-            session.commit()
-        return 1
+            rows = session.exec(select(RiskModelRow).where(RiskModelRow.status == AnchorStatus.QUEUED)).all()
+        moved = 0
+        for row in rows:
+            tx = self.oracle.outbox.get(model_key(row.digest))
+            if tx is None or not tx.status.final:
+                continue
+            row.status = _status(tx.status)
+            with Session(self.oracle.engine) as session:
+                session.add(row)
+                session.commit()
+            moved += 1
+        return moved
 
     def _follow(self) -> int:
         moved = 0
@@ -194,33 +150,20 @@ class RiskScorer:
                     session.add(last)
                     session.commit()
                     continue
-                document = SaltedDocument.create(
-                    score_document(
-                        inputs=inputs,
-                        records=records,
-                        result=result,
-                        vin=state.vin,
-                        subject=state.subject,
-                        computed_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    )
-                )
                 anchored = _latest(session, state.vin, anchored=True)
                 due = anchor and (
                     anchored is None
                     or abs(result.score - anchored.score) >= round(self.settings.anchor_threshold * 100)
                 )
-                row = RiskScoreRow(
+                row = score_row(
                     vin=state.vin,
                     subject=state.subject,
-                    computed_at=now,
-                    checked_at=now,
-                    score=result.score,
-                    partial=result.partial,
-                    model_version=result.model_version,
+                    inputs=inputs,
+                    records=records,
+                    result=result,
+                    at=now,
                     evidence_mark=mark,
-                    document=canonical_json(document.salted_document()).decode(),
-                    digest="0x" + document.digest.hex(),
-                    status=AnchorStatus.QUEUED if due else AnchorStatus.NOT_ANCHORED,
+                    queued=due,
                 )
                 session.add(row)
                 session.commit()
@@ -289,6 +232,90 @@ class RiskScorer:
             gas_limit=REPORT_GAS_LIMIT,
         )
         return "queued"
+
+
+def anchor_model(
+    engine: Engine,
+    outbox: Outbox,
+    registry: RegistryClient,
+    *,
+    sender: str,
+    model: ModelParameters,
+    anchor: bool = True,
+) -> int:
+    """Publish a model in ``risk_model`` (its parameters, for anyone to read) and anchor its digest once, as an
+    attestation of kind :data:`RISK_MODEL_KIND` about :data:`MODEL_SUBJECT` (``anchor``); the row follows the write.
+    1 when the row changed. A version names one parameters file: another digest under a published version is refused.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.get(RiskModelRow, model.version)
+    if row is not None and row.digest != model.digest:
+        raise RiskModelError(
+            f"model {model.version} was published with digest {row.digest}; these parameters have {model.digest}: "
+            "give a new calibration a new version"
+        )
+    if row is not None and row.status == AnchorStatus.CONFIRMED:
+        return 0
+    status = AnchorStatus.NOT_ANCHORED
+    if anchor:
+        key = model_key(model.digest)
+        tx = outbox.get(key) or registry.attest(
+            outbox, key=key, sender=sender, subject=MODEL_SUBJECT, kind=RISK_MODEL_KIND, digest=model.digest
+        )
+        status = _status(tx.status)
+    if row is not None and row.status == status:
+        return 0
+    with Session(engine) as session:
+        stored = session.get(RiskModelRow, model.version) or RiskModelRow(
+            version=model.version, digest=model.digest, parameters=model.canonical().decode()
+        )
+        stored.status = status
+        session.add(stored)
+        session.commit()
+    return 1
+
+
+def score_row(
+    *,
+    vin: str,
+    subject: str,
+    inputs: dict[str, Any],
+    records: dict[str, list[str]],
+    result: RiskScore,
+    at: datetime,
+    evidence_mark: int = 0,
+    queued: bool = False,
+) -> RiskScoreRow:
+    """A score as the history keeps it: its document (inputs, records, breakdown, model), salted, and its digest;
+    ``queued``: to be anchored."""
+    document = SaltedDocument.create(
+        score_document(
+            inputs=inputs,
+            records=records,
+            result=result,
+            vin=vin,
+            subject=subject,
+            computed_at=at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+    )
+    return RiskScoreRow(
+        vin=vin,
+        subject=subject,
+        computed_at=at,
+        checked_at=at,
+        score=result.score,
+        partial=result.partial,
+        model_version=result.model_version,
+        evidence_mark=evidence_mark,
+        document=canonical_json(document.salted_document()).decode(),
+        digest="0x" + document.digest.hex(),
+        status=AnchorStatus.QUEUED if queued else AnchorStatus.NOT_ANCHORED,
+    )
+
+
+def model_key(digest: str) -> str:
+    """The outbox key of a model's anchoring."""
+    return f"oracle:risk-model:{digest}"
 
 
 _NO_LOAN = "none: no loan with an active lien on the vehicle"

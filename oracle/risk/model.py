@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from node_adapter.encoding import canonical_json
 from node_adapter.errors import NodeAdapterError
+from node_adapter.risk import Calibration
 
 FAMILY = "risk/1"
 """The feature set and transforms below; a parameters file names the family it was calibrated for."""
@@ -229,23 +230,6 @@ def feature_levels(inputs: Mapping[str, Any]) -> tuple[dict[str, float], dict[st
 
 
 # ------------------------------------------------------------------------------------------------------- parameters
-
-
-class Calibration(BaseModel):
-    """How a parameters file was obtained, with its held-out figures."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    data: str
-    seed: int
-    loans: int
-    train: int
-    held_out: int
-    bad_rate: float
-    auc: float
-    ks: float
-    baseline_auc: float
-    baseline_ks: float
 
 
 class ModelParameters(BaseModel):
@@ -474,13 +458,24 @@ def recompute(
     result = compute_score(inputs if isinstance(inputs, Mapping) else {}, model, document.get("records"))
     if result.score != anchored_score:
         problems.append(f"score differs: anchored {anchored_score}, recomputed {result.score}")
-    anchored_dims = {d.get("dimension"): d.get("contribution") for d in document.get("dimensions") or []}
+    anchored_dims = {d.get("dimension"): d for d in document.get("dimensions") or [] if isinstance(d, Mapping)}
     for dim in result.dimensions:
-        if anchored_dims.get(dim.dimension) != dim.contribution:
+        anchored_dim = anchored_dims.get(dim.dimension, {})
+        if anchored_dim.get("contribution") != dim.contribution:
             problems.append(
-                f"{dim.dimension} contribution differs: anchored {anchored_dims.get(dim.dimension)}, "
+                f"{dim.dimension} contribution differs: anchored {anchored_dim.get('contribution')}, "
                 f"recomputed {dim.contribution}"
             )
+        # documents since the breakdown was anchored whole also carry each feature's penalty
+        penalties = {
+            f.get("feature"): f.get("penalty") for f in anchored_dim.get("features") or [] if isinstance(f, Mapping)
+        }
+        for feature in dim.features:
+            if penalties and penalties.get(feature.feature) != feature.penalty:
+                problems.append(
+                    f"{feature.feature} penalty differs: anchored {penalties.get(feature.feature)}, "
+                    f"recomputed {feature.penalty}"
+                )
     return Recomputation(
         matches=not problems,
         anchored_score=anchored_score if isinstance(anchored_score, int) else None,
@@ -504,7 +499,14 @@ def score_document(
         "partial": result.partial,
         "imputed": result.imputed,
         "dimensions": [
-            {"dimension": d.dimension, "contribution": d.contribution, "points": d.points} for d in result.dimensions
+            {
+                "dimension": d.dimension,
+                "contribution": d.contribution,
+                "points": d.points,
+                "features": [f.model_dump(mode="json") for f in d.features],
+                "records": d.records,
+            }
+            for d in result.dimensions
         ],
         "model_version": result.model_version,
         "model_digest": result.model_digest,

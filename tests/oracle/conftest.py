@@ -15,13 +15,16 @@ from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from web3 import Web3
 
-from node_adapter.clients import Suite
+from node_adapter.artifacts import load_artifact
+from node_adapter.clients import Parameters, Suite
 from node_adapter.db import create_schema, make_engine
-from node_adapter.localchain import LocalChain
+from node_adapter.devchain import pass_proposal
+from node_adapter.localchain import DEV_MNEMONIC, LocalChain, dev_accounts
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
 from oracle.devsetup import dev_signers, setup_dev_consortium
@@ -53,6 +56,18 @@ class OracleRig:
     def advance(self, seconds: int) -> None:
         response = httpx.post(f"{self.sim.url}/dmv/admin/advance", json={"seconds": seconds}, timeout=30)
         assert response.status_code == 200, response.text
+
+
+def set_watch_score(rig: OracleRig, score: int) -> None:
+    """Governance moves the score (hundredths) under which a risk warning puts a loan on watch."""
+    collateral = rig.suite.collateral
+    new = Parameters.model_validate({**collateral.parameters().model_dump(), "risk_watch_score": score})
+    membership = rig.w3.eth.contract(address=rig.suite.membership.address, abi=load_artifact("Membership").abi)
+    governors = [Account.from_key(k.private_key) for k in dev_accounts(3, DEV_MNEMONIC)]
+    calls = [collateral.encode_set_parameters(new_parameters=new)]
+    pass_proposal(
+        rig.w3, membership, governors=governors, targets=[collateral.address], calldatas=calls, description="watch"
+    )
 
 
 def make_rig(

@@ -7,37 +7,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from eth_account import Account
+from eth_utils.crypto import keccak
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from node_adapter.artifacts import load_artifact
-from node_adapter.clients import CaseState, Cause, Parameters
-from node_adapter.devchain import pass_proposal
+from node_adapter.clients import CaseState, Cause
 from node_adapter.encoding import SaltedDocument
-from node_adapter.localchain import DEV_MNEMONIC, LocalChain, dev_accounts
-from oracle.risk.job import RISK_MODEL_KIND, RISK_SCORE_KIND, AnchorStatus, RiskScoreRow
+from node_adapter.localchain import LocalChain
+from node_adapter.risk import AnchorStatus, RiskModelRow, RiskScoreRow
+from oracle.risk.job import RISK_MODEL_KIND, RISK_SCORE_KIND
 from oracle.risk.model import get_model, recompute
 from oracle.risk.settings import RiskSettings
 from oracle.store import LoanLink
-from tests.oracle.conftest import OracleRig, make_rig
+from tests.oracle.conftest import OracleRig, make_rig, set_watch_score
 
 
 @pytest.fixture
 def risk_rig(chain: LocalChain, w3: Web3, tmp_path: Path) -> Iterator[OracleRig]:
     yield from make_rig(chain, w3, tmp_path, fleet=8, risk=RiskSettings(anchor_threshold=50))
-
-
-def _set_watch_score(rig: OracleRig, score: int) -> None:
-    """Governance moves the score under which a risk warning puts a loan on watch."""
-    collateral = rig.suite.collateral
-    new = Parameters.model_validate({**collateral.parameters().model_dump(), "risk_watch_score": score})
-    membership = rig.w3.eth.contract(address=rig.suite.membership.address, abi=load_artifact("Membership").abi)
-    governors = [Account.from_key(k.private_key) for k in dev_accounts(3, DEV_MNEMONIC)]
-    calls = [collateral.encode_set_parameters(new_parameters=new)]
-    pass_proposal(
-        rig.w3, membership, governors=governors, targets=[collateral.address], calldatas=calls, description="watch"
-    )
 
 
 def _rows(rig: OracleRig) -> list[RiskScoreRow]:
@@ -47,7 +34,7 @@ def _rows(rig: OracleRig) -> list[RiskScoreRow]:
 
 def test_scores_are_anchored_recomputable_and_warn_the_collateral_contract(risk_rig: OracleRig) -> None:
     rig = risk_rig
-    _set_watch_score(rig, 10_000)  # every score is under it: every financed vehicle gets a warning
+    set_watch_score(rig, 10_000)  # every score is under it: every financed vehicle gets a warning
     rig.service.settle()
     rows = _rows(rig)
     assert rows, "every vehicle is scored"
@@ -56,6 +43,11 @@ def test_scores_are_anchored_recomputable_and_warn_the_collateral_contract(risk_
     signer = rig.oracle.signers["telematics"].address
     model_record = registry.get_record(model.digest).record
     assert (model_record.kind, model_record.attester) == (RISK_MODEL_KIND, signer)
+    with Session(rig.engine) as session:
+        published = session.get(RiskModelRow, model.version)
+    assert published is not None, "the model is published for others (the portal) to read"
+    assert (published.status, published.digest) == (AnchorStatus.CONFIRMED, model.digest)
+    assert "0x" + keccak(published.parameters.encode()).hex() == model.digest
 
     for row in rows:
         assert row.status == AnchorStatus.CONFIRMED, row  # the first score of each vehicle is anchored

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from consortium_portal.app import PortalContext, create_app
-from consortium_portal.devsetup import register_dev_kinds
+from consortium_portal.devsetup import approve_dev_policy, register_dev_kinds
 from consortium_portal.settings import PortalSettings
 from node_adapter.serving import BackgroundServer
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings
@@ -45,6 +45,8 @@ def serve_for_up(node_settings: NodeAdapterSettings, say: Callable[[str], None])
     context = PortalContext.open(settings, node_settings)
     if context.connection.chain_id in DEV_CHAIN_IDS and register_dev_kinds(context.connection, context.suite):
         say("registered the portal's attestation kinds by a dev governance vote")
+    if context.connection.chain_id in DEV_CHAIN_IDS and approve_dev_policy(context.connection, context.suite):
+        say("approved the default data-sharing policy by a dev governance vote")
     context.start_background()
     server = BackgroundServer(create_app(context), host=settings.host, port=settings.port, name="portal")
     try:

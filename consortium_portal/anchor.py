@@ -250,11 +250,15 @@ def anchored_batches(engine: Engine, receipt_ids: list[int]) -> dict[int, int]:
     if not receipt_ids:
         return {}
     with Session(engine) as session:
-        rows = session.exec(
-            select(ReceiptInBatch.receipt_id, ReceiptBatch.chain_batch_id)
-            .join(ReceiptBatch, col(ReceiptBatch.id) == col(ReceiptInBatch.batch_row_id))
-            .where(col(ReceiptInBatch.receipt_id).in_(receipt_ids), ReceiptBatch.status == BatchState.CONFIRMED)
-        ).all()
+        return _anchored_in(session, receipt_ids)
+
+
+def _anchored_in(session: Session, receipt_ids: list[int]) -> dict[int, int]:
+    rows = session.exec(
+        select(ReceiptInBatch.receipt_id, ReceiptBatch.chain_batch_id)
+        .join(ReceiptBatch, col(ReceiptBatch.id) == col(ReceiptInBatch.batch_row_id))
+        .where(col(ReceiptInBatch.receipt_id).in_(receipt_ids), ReceiptBatch.status == BatchState.CONFIRMED)
+    ).all()
     return {receipt_id: batch_id for receipt_id, batch_id in rows if batch_id is not None}
 
 
@@ -313,7 +317,7 @@ def receipt_bundle(*, engine: Engine, suite: Suite, principal: Principal, docume
             assert batch.id is not None
             assert batch.chain_batch_id is not None
             leaves[batch.chain_batch_id] = leaves_of(session, batch.id)
-        located = anchored_batches(engine, [r.id for r in receipts if r.id is not None])
+        located = _anchored_in(session, [r.id for r in receipts if r.id is not None])
         refs = []
         for row in receipts:
             batch_id = located.get(row.id or 0)

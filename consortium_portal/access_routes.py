@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,10 +12,11 @@ from fastapi.responses import HTMLResponse, Response
 from consortium_portal import access, anchor, policy, receipts
 from consortium_portal.api import ContextDep, PrincipalDep, get_context
 from consortium_portal.proposals import PreparedTransaction
-from consortium_portal.web import _page, _principal, _to_sign_in
+from consortium_portal.web import _page, _principal, _to_sign_in, templates
 from node_adapter.bundle import ProofBundle
 
 router = APIRouter(tags=["access"])
+templates.env.filters["chain_time"] = lambda at: datetime.fromtimestamp(int(at), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 pages = APIRouter(include_in_schema=False)
 
 Digest = Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{64}$", description="A document's digest, 0x-hex.")]

@@ -261,6 +261,8 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
     from consortium_portal.access_routes import router as access_router  # noqa: PLC0415
     from consortium_portal.api import router  # noqa: PLC0415 (routes import this module's context type)
     from consortium_portal.governance import router as governance_router  # noqa: PLC0415
+    from consortium_portal.intake.pages import UPLOAD_PATH  # noqa: PLC0415
+    from consortium_portal.intake.pages import router as intake_pages  # noqa: PLC0415
     from consortium_portal.intake.routes import router as intake_router  # noqa: PLC0415
     from consortium_portal.web import router as web_router  # noqa: PLC0415
 
@@ -293,9 +295,12 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
     app.include_router(intake_router)  # document intake (consortium_portal/intake)
     app.include_router(access_router)  # data-sharing policy and access receipts (access_routes.py)
     app.include_router(access_pages)
+    app.include_router(intake_pages)  # the intake pages (consortium_portal/intake/pages.py)
     settings = context.settings if context is not None else PortalSettings()
     return BodyLimit(
-        app, settings.max_body_bytes, larger=dict.fromkeys(("/api/v1/files", "/attest/file"), settings.max_file_bytes)
+        app,
+        settings.max_body_bytes,
+        larger=dict.fromkeys(("/api/v1/files", "/attest/file", UPLOAD_PATH), settings.max_file_bytes),
     )
 
 

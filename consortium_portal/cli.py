@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from consortium_portal.app import PortalContext, create_app
@@ -37,6 +39,32 @@ def serve(
     """Serve the portal (and follow the chain into its read model) until Ctrl-C."""
     settings = PortalSettings()
     uvicorn.run(create_app(index=background), host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command("policy")
+def policy_command(
+    file: Annotated[
+        Path | None, typer.Argument(help="A data-sharing policy file (TOML, or JSON) [default: the repository's].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """A data-sharing policy's version, digest and rules: the digest governors approve by proposal, computed here
+    from the file, as the portal does (exit 2 for a malformed file, saying what is wrong)."""
+    from consortium_portal.errors import InvalidInputError  # noqa: PLC0415
+    from consortium_portal.policy import default_policy, load_policy_file  # noqa: PLC0415
+
+    try:
+        policy = default_policy() if file is None else load_policy_file(file)
+    except (InvalidInputError, OSError) as exc:
+        console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps({"version": policy.version, "digest": policy.digest, "description": policy.canonical()}))
+        return
+    console.print(f"version {policy.version}: {escape(policy.title)}")
+    console.print(f"digest {policy.digest} (the approving proposal's description digest)")
+    for rule in policy.rules:
+        console.print(f"- {', '.join(rule.kinds)}: {escape(rule.describe())}")
 
 
 def serve_for_up(node_settings: NodeAdapterSettings, say: Callable[[str], None]) -> Callable[[], None]:

@@ -129,9 +129,12 @@ class Rule(BaseModel):
         return mask
 
     def describe(self) -> str:
-        who = "any member" if self.role_mask is None else "a " + " or ".join(self.roles)
         how = DESCRIBED[self.relationship] if self.relationship != "any" else ""
-        text = f"{who} that is {how}" if how else who
+        if self.role_mask is None:
+            text = how or "any member"
+        else:
+            who = "a " + " or ".join(self.roles)
+            text = f"{who} that is {how}" if how else who
         if self.relationship in LASTING:
             text += f" (until {self.days_after_close} days after it closes)" if self.days_after_close else " (open)"
         return text
@@ -321,7 +324,7 @@ def decide(policy: Policy, *, roles: int, kind: str, ties: Sequence[Tie], now: i
             if rule.days_after_close is not None and now <= tie.closed_at + rule.days_after_close * DAY:
                 return Verdict(True, index, f"rule {index}: {rule.describe()}, closed at {tie.closed_at}")
     who = "; ".join(rule.describe() for _i, rule in granting) or "no one"
-    return Verdict(False, None, f"policy version {policy.version} lets read a {kind} only: {who}")
+    return Verdict(False, None, f"under policy version {policy.version}, a {kind} document may be read only by: {who}")
 
 
 def ties_of(session: Session, member_id: int, target: Target) -> list[Tie]:

@@ -59,3 +59,27 @@ def test_the_dev_kinds_are_registered_once_with_the_catalogues_schemas(chain: Lo
     assert register_dev_kinds(runtime.connection, suite) == 0
     assert approve_dev_policy(runtime.connection, suite) is True
     assert approve_dev_policy(runtime.connection, suite) is False  # once
+
+
+def test_the_policy_command_prints_a_policy_files_digest_and_refuses_a_malformed_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from consortium_portal.cli import app  # noqa: PLC0415
+    from consortium_portal.policy import default_policy  # noqa: PLC0415
+
+    runner = CliRunner()
+    printed = runner.invoke(app, ["policy", "--json"])
+    assert printed.exit_code == 0, printed.output
+    answer = json.loads(printed.output)
+    assert (answer["version"], answer["digest"]) == (1, default_policy().digest)
+    as_json = tmp_path / "policy.json"
+    as_json.write_text(answer["description"])
+    same = runner.invoke(app, ["policy", str(as_json), "--json"])
+    assert json.loads(same.output)["digest"] == default_policy().digest  # the same policy, as JSON
+    bad = tmp_path / "bad.toml"
+    bad.write_text('version = 2\ntitle = "x"\n[[rules]]\nkinds = ["passport"]\nroles = ["ANY"]\nrelationship = "own"\n')
+    refused = runner.invoke(app, ["policy", str(bad)])
+    assert refused.exit_code == 2
+    assert "unknown kinds ['passport']" in refused.output
+    readable = runner.invoke(app, ["policy"])
+    assert f"digest {default_policy().digest}" in readable.output

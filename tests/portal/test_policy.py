@@ -71,7 +71,7 @@ def test_the_default_policy_grants_each_role_each_kind_as_the_table_says(role: s
         verdict = decide(policy, roles=roles, kind=kind, ties=[Tie(relationship)], now=NOW)
         assert verdict.allowed == (relationship in expected), (role, kind, relationship, verdict.reason)
         if not verdict.allowed:
-            assert f"policy version 1 lets read a {kind} only" in verdict.reason
+            assert f"under policy version 1, a {kind} document may be read only by" in verdict.reason
     unrelated = decide(policy, roles=roles, kind=kind, ties=[], now=NOW)
     assert unrelated.allowed == (role == "GOVERNOR" and kind in GOVERNED)
 

@@ -76,7 +76,7 @@ def test_every_read_allowed_or_refused_leaves_a_receipt_its_member_lists(portal:
         assert SaltedDocument.from_salted(row["receipt"], bytes.fromhex(row["digest"][2:])).verify()
         assert row["receipt"]["reader"]["account"] == row["account"]
         assert row["receipt"]["decision"] == ("allowed" if row["allowed"] else "refused")
-    assert listed[2]["reason"].startswith("policy version 1 lets read a inspection only")
+    assert listed[2]["reason"].startswith("under policy version 1, a inspection document may be read only by")
     assert listed[1]["reason"].startswith("rule 1: a BANK that is the bank of a loan on the vehicle")
 
 

@@ -406,12 +406,20 @@ def _proves(proof: Sequence[str], root: str, batch_id: int, subject: str, digest
     return _hex(process_proof((bytes.fromhex(p[2:]) for p in proof), leaf)) == root.lower()
 
 
-def _contracts(suite: Suite) -> BundleContracts:
-    return BundleContracts(
+def _about(suite: Suite, subject: str, block: int) -> dict[str, Any]:
+    """What every bundle says first: the chain, its contracts, the subject, when and as of which block."""
+    contracts = BundleContracts(
         membership=suite.membership.address,
         evidence_registry=suite.registry.address,
         collateral_manager=suite.collateral.address,
     )
+    return {
+        "chain_id": suite.registry.chain_id,
+        "contracts": contracts,
+        "subject": subject,
+        "generated_at": datetime.now(UTC),
+        "generated_at_block": block,
+    }
 
 
 def _head_of_read_model(session: Session, suite: Suite) -> int:
@@ -516,11 +524,7 @@ def build_bundle(
         ]
 
     return ProofBundle(
-        chain_id=suite.registry.chain_id,
-        contracts=_contracts(suite),
-        subject=subject_hex,
-        generated_at=datetime.now(UTC),
-        generated_at_block=block,
+        **_about(suite, subject_hex, block),
         attestations=_attestation_facts(session, suite, subject_hex, block_time),
         batch_records=_batch_facts(session, subject_hex, batch_records),
         loans=[LoanFact.model_validate(loan.model_dump(include=set(LoanFact.model_fields))) for loan in loans],
@@ -602,11 +606,7 @@ def build_receipt_bundle(
         status = "revoked" if anchored.revoked_at is not None else "valid"
         receipt_facts.append(ReceiptFact.model_validate({**ref.model_dump(), **same, "status": status}))
     return ProofBundle(
-        chain_id=suite.registry.chain_id,
-        contracts=_contracts(suite),
-        subject=subject_hex,
-        generated_at=datetime.now(UTC),
-        generated_at_block=block,
+        **_about(suite, subject_hex, block),
         receipts=receipt_facts,
         receipt_batches=batch_facts,
         receipt_kind=receipt_kind,

@@ -26,6 +26,7 @@ from consortium_portal.models import (
     SessionIssued,
     SignInRequest,
 )
+from consortium_portal.receipts import MAX_PURPOSE, Reader, purpose_of
 from consortium_portal.vehicles import VehicleReport, subject_of, vehicle_report
 from node_adapter.bundle import ProofBundle, build_bundle
 from node_adapter.clients import role_names
@@ -70,6 +71,23 @@ def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_reader(
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    x_access_purpose: Annotated[str | None, Header(max_length=MAX_PURPOSE)] = None,
+    purpose: Annotated[str | None, Query(max_length=MAX_PURPOSE)] = None,
+) -> Reader:
+    """The caller of a full-document read, with the purpose it states (``X-Access-Purpose`` or ``?purpose=``): the
+    data-sharing policy decides the read and an access receipt records it (receipts.py)."""
+    block, now = request.state.head
+    stated = purpose_of(x_access_purpose if x_access_purpose is not None else purpose)
+    return Reader(principal, stated, now, block, context.suite.membership.address)
+
+
+ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
 class Health(BaseModel):
@@ -301,9 +319,10 @@ def attestation_status(document_id: RowId, principal: PrincipalDep, context: Con
 
 
 @router.get("/api/v1/documents/{digest}", tags=["attest"])
-def read_document(digest: str, principal: PrincipalDep, context: ContextDep) -> dict[str, object]:
-    """A document's content with its salt, for the attester's member and a bank lending on the vehicle."""
-    return attest.read_document(engine=context.engine, principal=principal, digest=digest)
+def read_document(digest: str, reader: ReaderDep, context: ContextDep) -> dict[str, object]:
+    """A document's content with its salt, for those the data-sharing policy lets read it (by default the attester's
+    member, a bank lending on the vehicle, the agency assigned to its case); every read leaves an access receipt."""
+    return attest.read_document(engine=context.engine, reader=reader, digest=digest)
 
 
 @router.get("/api/v1/vehicles/{vin}/bundle", tags=["verify"], response_model=ProofBundle)
@@ -416,10 +435,10 @@ def dispute_record(
 
 
 @router.get("/api/v1/evidence/{digest}", tags=["attest"])
-def read_evidence(digest: str, principal: PrincipalDep, context: ContextDep) -> dict[str, Any]:
-    """The salted evidence of a dispute, a loan or a repayment report the portal prepared: for the member that
-    wrote it, governors, and (a dispute's) the disputed record's attester."""
-    return records.read_evidence(engine=context.engine, principal=principal, digest=digest)
+def read_evidence(digest: str, reader: ReaderDep, context: ContextDep) -> dict[str, Any]:
+    """The salted evidence of a dispute, a loan or a repayment report the portal prepared: by default for the member
+    that wrote it, governors, and (a dispute's) the disputed record's attester; every read leaves an access receipt."""
+    return records.read_evidence(engine=context.engine, reader=reader, key=context.subject_key, digest=digest)
 
 
 @router.get("/api/v1/loans", tags=["loans"])
@@ -479,9 +498,10 @@ async def upload_file(
 
 
 @router.get("/api/v1/files/{digest}", tags=["attest"])
-def download_file(digest: str, principal: PrincipalDep, context: ContextDep) -> Response:
-    """A kept file, for its member and a bank lending on a vehicle whose record names it."""
-    row = files.download(engine=context.engine, principal=principal, digest=digest)
+def download_file(digest: str, reader: ReaderDep, context: ContextDep) -> Response:
+    """A kept file, by default for its member and a bank lending on (or the agency assigned to) a vehicle whose
+    record names it; every read leaves an access receipt."""
+    row = files.download(engine=context.engine, reader=reader, digest=digest)
     return Response(
         content=row.content,
         media_type=row.content_type,

@@ -30,12 +30,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3 import Web3
 from web3.types import RPCEndpoint
 
+from consortium_portal.anchor import ReceiptAnchorer, ReceiptBatch, ReceiptInBatch, run_in_background
 from consortium_portal.case_actions import CaseEvidence
 from consortium_portal.errors import PortalError, RateLimitedError
 from consortium_portal.files import PortalFile
 from consortium_portal.intake.service import IntakeScan
 from consortium_portal.models import ApiKey, MembershipApplication, PortalDocument, PortalSession, SignInChallenge
+from consortium_portal.policy import PolicyVersion, default_policy, keep_policy
 from consortium_portal.ratelimit import RateLimiter
+from consortium_portal.receipts import AccessReceipt
 from consortium_portal.records import WriteEvidence
 from consortium_portal.settings import PortalSettings
 from node_adapter.clients import Authorization, Suite
@@ -100,7 +103,12 @@ def create_portal_schema(engine: Engine) -> None:
         WriteEvidence,
         PortalFile,
         IntakeScan,  # intake (consortium_portal/intake)
+        PolicyVersion,  # data-sharing policy and access receipts (policy.py, receipts.py, anchor.py)
+        AccessReceipt,
+        ReceiptBatch,
+        ReceiptInBatch,
     )
+    keep_policy(engine, default_policy(), "default")
 
 
 @dataclass
@@ -120,6 +128,7 @@ class PortalContext:
     _indexer_thread: threading.Thread | None = None
     _worker_thread: threading.Thread | None = None
     _worker_stop: threading.Event | None = None
+    _anchor_thread: threading.Thread | None = None
     _authorizations: LruCache[tuple[str, int], Authorization] = field(default_factory=lambda: LruCache(4096))
     reports: LruCache[tuple[str, int], tuple[bytes, int]] = field(default_factory=lambda: LruCache(1024))
     """Serialised vehicle reports by (subject, indexed block), with the chain time until which they hold."""
@@ -153,6 +162,16 @@ class PortalContext:
 
     def indexer(self) -> EventIndexer:
         return self.runtime.indexer(self.deployment)
+
+    def anchorer(self) -> ReceiptAnchorer:
+        """The job that anchors access receipts in Merkle batches from the portal's account (anchor.py)."""
+        return ReceiptAnchorer(
+            engine=self.engine,
+            suite=self.suite,
+            outbox=self.runtime.outbox,
+            sender=self.relayer.address,
+            batch_size=self.settings.receipt_batch_size,
+        )
 
     def head(self) -> tuple[int, int]:
         """The chain's latest block: (number, timestamp). A raw request: web3's block formatting costs more than the
@@ -229,22 +248,27 @@ class PortalContext:
         if self.settings.dev_signing and self.connection.chain_id in DEV_CHAIN_IDS:  # the pages' dev wallet
             signers += [Account.from_key(a.private_key) for a in dev_accounts(DEV_WALLET_SIZE, DEV_MNEMONIC)]
         self._worker_thread, self._worker_stop = self.runtime.worker(signers).start()
+        self._anchor_thread = run_in_background(self.anchorer(), self._indexer_stop, self.settings.receipt_interval)
 
     def stop_background(self) -> None:
         self._indexer_stop.set()
         if self._worker_stop is not None:
             self._worker_stop.set()
-        for thread in (self._indexer_thread, self._worker_thread):
+        for thread in (self._indexer_thread, self._worker_thread, self._anchor_thread):
             if thread is not None:
                 thread.join(timeout=30)
-        self._indexer_thread = self._worker_thread = None
+        self._indexer_thread = self._worker_thread = self._anchor_thread = None
 
 
 def create_app(context: PortalContext | None = None, *, index: bool = True) -> ASGIApp:
     """The portal. Without a context, one is opened from the environment's settings at start-up."""
     from consortium_portal import risk_routes  # noqa: PLC0415
+    from consortium_portal.access_routes import pages as access_pages  # noqa: PLC0415
+    from consortium_portal.access_routes import router as access_router  # noqa: PLC0415
     from consortium_portal.api import router  # noqa: PLC0415 (routes import this module's context type)
     from consortium_portal.governance import router as governance_router  # noqa: PLC0415
+    from consortium_portal.intake.pages import UPLOAD_PATH  # noqa: PLC0415
+    from consortium_portal.intake.pages import router as intake_pages  # noqa: PLC0415
     from consortium_portal.intake.routes import router as intake_router  # noqa: PLC0415
     from consortium_portal.web import router as web_router  # noqa: PLC0415
 
@@ -276,9 +300,14 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
     app.include_router(risk_routes.router)
     app.include_router(web_router)
     app.include_router(intake_router)  # document intake (consortium_portal/intake)
+    app.include_router(access_router)  # data-sharing policy and access receipts (access_routes.py)
+    app.include_router(access_pages)
+    app.include_router(intake_pages)  # the intake pages (consortium_portal/intake/pages.py)
     settings = context.settings if context is not None else PortalSettings()
     return BodyLimit(
-        app, settings.max_body_bytes, larger=dict.fromkeys(("/api/v1/files", "/attest/file"), settings.max_file_bytes)
+        app,
+        settings.max_body_bytes,
+        larger=dict.fromkeys(("/api/v1/files", "/attest/file", UPLOAD_PATH), settings.max_file_bytes),
     )
 
 

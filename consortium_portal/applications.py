@@ -35,10 +35,12 @@ from consortium_portal.attest import ConflictError
 from consortium_portal.auth import check_signed_challenge
 from consortium_portal.errors import InvalidInputError, NotFoundError, SignInError
 from consortium_portal.models import MembershipApplication, SignInChallenge, utcnow
+from consortium_portal.policy import Target
+from consortium_portal.receipts import Reader, check_read
 from node_adapter.clients import MembershipClient, ProposalState, Role, role_names
 from node_adapter.encoding import SaltedDocument, canonical_json
 from node_adapter.errors import EncodingError
-from node_adapter.readmodel import ProposalView
+from node_adapter.readmodel import MemberView, ProposalView
 
 MAX_DOCUMENTS = 10
 MAX_ACCOUNTS = 10
@@ -235,11 +237,20 @@ def list_applications(*, engine: Engine, membership: MembershipClient) -> list[A
     return [_public(row, standing) for row, standing in zip(rows, standings, strict=True)]
 
 
-def get_application(*, engine: Engine, membership: MembershipClient, application_id: int) -> ApplicationDetail:
+def get_application(
+    *, engine: Engine, membership: MembershipClient, reader: Reader, application_id: int
+) -> ApplicationDetail:
+    """An application with its documents, for those the data-sharing policy lets read membership files (by default
+    governors); every read leaves an access receipt (the admitted member is the file's owner)."""
     with Session(engine) as session:
         row = session.get(MembershipApplication, application_id)
         if row is None:
             raise NotFoundError(f"no application {application_id}")
+        owner = session.exec(
+            select(MemberView.member_id).where(MemberView.metadata_digest == row.metadata_digest)
+        ).first()
+    check_read(engine, reader, Target("membership_application", row.metadata_digest, owner))
+    with Session(engine) as session:
         standing = application_status(session=session, membership=membership, row=row)
     return _detail(row, standing)
 

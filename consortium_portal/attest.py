@@ -22,18 +22,20 @@ from eth_account.messages import encode_typed_data
 from eth_utils.exceptions import ValidationError as EthValidationError
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from consortium_portal.auth import Principal
 from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError, PortalError
 from consortium_portal.files import require_own_file
 from consortium_portal.kinds import CATALOGUE, KindSpec
 from consortium_portal.models import DocumentStatus, PortalDocument
-from node_adapter.clients import Role, Suite
+from consortium_portal.policy import Target
+from consortium_portal.receipts import Reader, check_read
+from node_adapter.clients import Suite
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id, validate_vin
 from node_adapter.errors import EncodingError
 from node_adapter.outbox import Outbox, TxStatus
-from node_adapter.readmodel import AttestationView, LoanView
+from node_adapter.readmodel import AttestationView
 
 ZERO_REF = "0x" + "00" * 32
 """No reference, as the 0x-hex the EIP-712 message and the API carry."""
@@ -246,22 +248,15 @@ def status(
     return _prepared(row, suite, CATALOGUE[row.kind])
 
 
-def read_document(*, engine: Engine, principal: Principal, digest: str) -> dict[str, Any]:
-    """The salted document behind ``digest``, for those allowed to see it: the attester's member, and a bank that
-    lends on the vehicle now. Anyone else gets 403 (the digest on chain is public; its content is not)."""
+def read_document(*, engine: Engine, reader: Reader, digest: str) -> dict[str, Any]:
+    """The salted document behind ``digest``, for those the data-sharing policy lets read it (``policy.py``: by
+    default the attester's member, a bank lending on the vehicle, the agency assigned to its case). Every read,
+    allowed or refused (403), leaves an access receipt (the digest on chain is public; its content is not)."""
     with Session(engine) as session:
         row = session.exec(select(PortalDocument).where(PortalDocument.digest == digest.lower())).first()
-        if row is None:
-            raise NotFoundError("the portal holds no document with this digest")
-        lender = session.exec(
-            select(LoanView).where(
-                LoanView.subject == row.subject,
-                LoanView.bank_member_id == principal.member_id,
-                col(LoanView.lien_status).in_(("pending", "active")),
-            )
-        ).first()
-    if row.member_id != principal.member_id and not (lender is not None and principal.roles & Role.BANK):
-        raise ForbiddenError("only the attester and a bank lending on the vehicle may read this document")
+    if row is None:
+        raise NotFoundError("the portal holds no document with this digest")
+    check_read(engine, reader, Target(CATALOGUE[row.kind].name, row.digest, row.member_id, (row.subject,)))
     document: dict[str, Any] = json.loads(row.document)
     return document
 

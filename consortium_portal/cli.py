@@ -7,15 +7,17 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from consortium_portal.app import PortalContext, create_app
-from consortium_portal.devsetup import register_dev_kinds
+from consortium_portal.devsetup import approve_dev_policy, register_dev_kinds
 from consortium_portal.settings import PortalSettings
 from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, get_settings
@@ -51,12 +53,44 @@ def serve(
         and register_dev_kinds(context.connection, context.suite)
     ):
         console.print("registered the portal's attestation kinds by a dev governance vote")
+    if (
+        dev_setup
+        and context.connection.chain_id in DEV_CHAIN_IDS
+        and approve_dev_policy(context.connection, context.suite)
+    ):
+        console.print("approved the default data-sharing policy by a dev governance vote")
     if background:
         context.start_background()
     try:
         uvicorn.run(create_app(context), host=host or settings.host, port=port or settings.port, log_level=log_level)
     finally:
         context.stop_background()
+
+
+@app.command("policy")
+def policy_command(
+    file: Annotated[
+        Path | None, typer.Argument(help="A data-sharing policy file (TOML, or JSON) [default: the repository's].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """A data-sharing policy's version, digest and rules: the digest governors approve by proposal, computed here
+    from the file, as the portal does (exit 2 for a malformed file, saying what is wrong)."""
+    from consortium_portal.errors import InvalidInputError  # noqa: PLC0415
+    from consortium_portal.policy import default_policy, load_policy_file  # noqa: PLC0415
+
+    try:
+        policy = default_policy() if file is None else load_policy_file(file)
+    except (InvalidInputError, OSError) as exc:
+        console.print(f"[red]{escape(str(exc))}[/]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps({"version": policy.version, "digest": policy.digest, "description": policy.canonical()}))
+        return
+    console.print(f"version {policy.version}: {escape(policy.title)}")
+    console.print(f"digest {policy.digest} (the approving proposal's description digest)")
+    for rule in policy.rules:
+        console.print(f"- {', '.join(rule.kinds)}: {escape(rule.describe())}")
 
 
 def up_services(node_settings: NodeAdapterSettings) -> list[ServiceSpec]:

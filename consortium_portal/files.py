@@ -17,10 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from consortium_portal.auth import Principal
-from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError, PortalError
+from consortium_portal.errors import InvalidInputError, NotFoundError, PortalError
 from consortium_portal.models import PortalDocument, utcnow
-from node_adapter.clients import Role
-from node_adapter.readmodel import LoanView
+from consortium_portal.policy import Target
+from consortium_portal.receipts import Reader, check_read
 
 SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "application/pdf": (b"%PDF-",),
@@ -90,25 +90,22 @@ def require_own_file(engine: Engine, principal: Principal, digest: str) -> None:
         raise InvalidInputError("file_digest names no file this member uploaded (POST /api/v1/files first)")
 
 
-def download(*, engine: Engine, principal: Principal, digest: str) -> PortalFile:
-    """The file, for its member and for a bank lending on a vehicle whose record names it."""
+def download(*, engine: Engine, reader: Reader, digest: str) -> PortalFile:
+    """The file, for those the data-sharing policy lets read it (by default its member, and a bank lending on or
+    the agency assigned to a vehicle whose record names it); every read leaves an access receipt."""
     with Session(engine) as session:
         row = session.get(PortalFile, digest.lower())
         if row is None:
             raise NotFoundError("the portal keeps no file with this digest")
-        if row.member_id == principal.member_id:
-            return row
-        subjects = {
-            d.subject
-            for d in session.exec(select(PortalDocument).where(col(PortalDocument.document).contains(row.digest)))
-        }
-        lends = session.exec(
-            select(LoanView).where(
-                col(LoanView.subject).in_(subjects),
-                LoanView.bank_member_id == principal.member_id,
-                col(LoanView.lien_status).in_(("pending", "active")),
+        subjects = tuple(
+            sorted(
+                {
+                    d.subject
+                    for d in session.exec(
+                        select(PortalDocument).where(col(PortalDocument.document).contains(row.digest))
+                    )
+                }
             )
-        ).first()
-    if lends is None or not principal.roles & Role.BANK:
-        raise ForbiddenError("only the uploading member and a bank lending on the vehicle may read this file")
+        )
+    check_read(engine, reader, Target("file", row.digest, row.member_id, subjects))
     return row

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from consortium_portal import applications, proposals
-from consortium_portal.api import ContextDep, PrincipalDep, RowId
+from consortium_portal.api import ContextDep, PrincipalDep, ReaderDep, RowId
 from consortium_portal.applications import ApplicationCreate, ApplicationDetail, ApplicationPublic
 from consortium_portal.proposals import (
     MemberEntry,
@@ -34,11 +34,11 @@ def list_applications(principal: PrincipalDep, context: ContextDep) -> list[Appl
 
 
 @router.get("/api/v1/applications/{application_id}", tags=["membership"])
-def get_application(application_id: RowId, principal: PrincipalDep, context: ContextDep) -> ApplicationDetail:
-    """An application with its documents and its salted application file (governors)."""
-    proposals.require_governor(principal, "an application")
+def get_application(application_id: RowId, reader: ReaderDep, context: ContextDep) -> ApplicationDetail:
+    """An application with its documents and its salted application file (governors, as the data-sharing policy
+    says; the read leaves an access receipt)."""
     return applications.get_application(
-        engine=context.engine, membership=context.suite.membership, application_id=application_id
+        engine=context.engine, membership=context.suite.membership, reader=reader, application_id=application_id
     )
 
 

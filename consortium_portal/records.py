@@ -19,6 +19,8 @@ from consortium_portal.auth import Principal
 from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError
 from consortium_portal.kinds import CATALOGUE
 from consortium_portal.models import PortalDocument, utcnow
+from consortium_portal.policy import Target
+from consortium_portal.receipts import Reader, check_read
 from node_adapter.clients import ContractClient, LoanTerms, RevokeReason, Role, Suite
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id, validate_vin
 from node_adapter.errors import EncodingError
@@ -260,22 +262,29 @@ def report_repayment(
     return PreparedWrite(write="repayment", **_keep(engine, principal, "repayment", evidence), transaction=transaction)
 
 
-def read_evidence(*, engine: Engine, principal: Principal, digest: str) -> dict[str, Any]:
-    """The salted evidence behind a write the portal prepared, for the member that wrote it and for governors (who
-    resolve disputes); a dispute's evidence also for the member whose record it disputes, who must answer it."""
+def read_evidence(*, engine: Engine, reader: Reader, key: bytes, digest: str) -> dict[str, Any]:
+    """The salted evidence behind a write the portal prepared, for those the data-sharing policy lets read it (by
+    default the member that wrote it, governors, who resolve disputes, and a dispute's disputed attester, who must
+    answer it); every read leaves an access receipt."""
     with Session(engine) as session:
         row = session.get(WriteEvidence, digest.lower())
         if row is None:
             raise NotFoundError("the portal keeps no evidence with this digest")
         document: dict[str, Any] = json.loads(row.document)
-        readers = {row.member_id}
+        subjects: tuple[str, ...] = ()
+        disputed = None
         if row.write == "dispute":
             record = session.get(AttestationView, str(document.get("record", "")))
             attester = session.get(MemberAccountView, record.attester) if record is not None else None
-            if attester is not None:
-                readers.add(attester.member_id)
-    if principal.member_id not in readers and not principal.roles & Role.GOVERNOR:
-        raise ForbiddenError("only the member that wrote this evidence, governors and a disputed attester may read it")
+            subjects = (record.subject,) if record is not None else ()
+            disputed = attester.member_id if attester is not None else None
+        elif row.write == "loan" and isinstance(document.get("vin"), str):
+            subjects = ("0x" + subject_id(document["vin"], key).hex(),)
+        elif row.write == "repayment":
+            loan = session.get(LoanView, document.get("loan_id"))
+            subjects = (loan.subject,) if loan is not None else ()
+    target = Target(f"{row.write}_evidence", row.digest, row.member_id, subjects, disputed_member_id=disputed)
+    check_read(engine, reader, target)
     return document
 
 

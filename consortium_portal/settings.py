@@ -40,6 +40,11 @@ class PortalSettings(BaseSettings):
     index_interval: float = Field(default=1.0, gt=0)
     """Seconds between the portal's indexer passes (the read model follows the chain)."""
 
+    receipt_interval: float = Field(default=30.0, gt=0)
+    """Seconds between passes of the job that anchors access receipts on chain in Merkle batches."""
+    receipt_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    """The most access receipts in one Merkle batch."""
+
     def url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from consortium_portal import applications, attest, auth, board, case_actions, files, oracle_view, proposals, records
 from consortium_portal.api import SESSION_COOKIE, RowId, get_context, get_principal
@@ -602,10 +603,7 @@ async def attest_file(request: Request) -> Response:
         return _to_sign_in()
     kinds = [{"kind": s.kind, "name": s.name, "roles": role_names(int(s.roles))} for s in CATALOGUE.values()]
     try:
-        form = await request.form(max_files=1, max_fields=4)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise InvalidInputError("choose a file to upload (a PDF, PNG or JPEG)")
+        upload = await _uploaded(request, "choose a file to upload (a PDF, PNG or JPEG)")
         kept = files.upload(
             engine=context.engine,
             principal=principal,
@@ -626,6 +624,15 @@ async def attest_file(request: Request) -> Response:
         kind=document.kind,
         record=json.dumps(record, indent=2),
     )
+
+
+async def _uploaded(request: Request, missing: str) -> UploadFile:
+    """The file a form uploads in its field ``file`` (:class:`InvalidInputError` saying ``missing`` without one)."""
+    form = await request.form(max_files=1, max_fields=4)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise InvalidInputError(missing)
+    return upload
 
 
 def _refused(exc: PortalError | ContractRevert) -> dict[str, Any]:

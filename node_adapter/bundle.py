@@ -43,9 +43,10 @@ from node_adapter.clients import (
     decode_event_args,
 )
 from node_adapter.connection import CONNECTION_ERRORS, ChainConnection, ChainUnavailableError
-from node_adapter.errors import ChainIdMismatchError, NodeAdapterError
+from node_adapter.encoding import SaltedDocument
+from node_adapter.errors import ChainIdMismatchError, EncodingError, NodeAdapterError
 from node_adapter.indexer import IndexerCheckpoint
-from node_adapter.merkle import batch_leaf, process_proof
+from node_adapter.merkle import MerkleTree, batch_leaf, process_proof
 from node_adapter.readmodel import (
     CASE_STATES,
     LIEN_STATUSES,
@@ -237,8 +238,40 @@ class ReportFact(BundleModel):
     tx_hash: Hex32
 
 
+class ReceiptFact(BundleModel):
+    """An access receipt (``receipt``: the salted receipt document, as the portal logged it) anchored in a Merkle
+    batch: its leaf is (batch, the read document's digest, the receipt's digest)."""
+
+    receipt: dict[str, Any]
+    digest: Hex32
+    batch_id: Count
+    kind: Count
+    proof: list[Hex32]
+    attester: Address
+    block_number: Count
+    tx_hash: Hex32
+    status: BatchStatus = "valid"
+
+
+class ReceiptBatchFact(BundleModel):
+    """Every leaf of one batch of access receipts, ``(document digest, receipt digest)``, in order: with them a
+    verifier finds every receipt about the bundle's document in the batch, not only those the bundle shows."""
+
+    batch_id: Count
+    kind: Count
+    attester: Address
+    leaves: list[tuple[Hex32, Hex32]]
+    block_number: Count
+    tx_hash: Hex32
+
+
 class ProofBundle(BundleModel):
-    """Every on-chain fact shown about one vehicle (subject), each checkable against any node of ``chain_id``."""
+    """Every on-chain fact shown about one vehicle (subject), each checkable against any node of ``chain_id``.
+
+    A receipts bundle is about one document instead: its subject is the document's digest, and it holds the access
+    receipts about it (``receipts``), every batch of receipts anchored up to ``generated_at_block``
+    (``receipt_batches``, with all their leaves) and their kind (``receipt_kind``), so that a verifier checks both
+    that each receipt is on chain and that no other receipt about the document was anchored by then."""
 
     version: Literal["vehicle-evidence-bundle/1"] = BUNDLE_VERSION
     chain_id: Annotated[int, Field(gt=0)]
@@ -251,6 +284,10 @@ class ProofBundle(BundleModel):
     loans: list[LoanFact] = []
     cases: list[CaseFact] = []
     reports: list[ReportFact] = []
+    receipts: list[ReceiptFact] = []
+    receipt_batches: list[ReceiptBatchFact] = []
+    receipt_kind: Count | None = None
+    """When set: ``receipt_batches`` holds every batch of this kind anchored up to ``generated_at_block``."""
 
 
 def parse_bundle(text: str | bytes) -> ProofBundle:
@@ -285,7 +322,17 @@ def load_bundle(path: Path) -> ProofBundle:
 
 Outcome: TypeAlias = Literal["confirmed", "changed", "failed"]
 FactKind: TypeAlias = Literal[
-    "chain", "contract", "attestation", "batch_record", "loan", "case", "case_transition", "report"
+    "chain",
+    "contract",
+    "attestation",
+    "batch_record",
+    "loan",
+    "case",
+    "case_transition",
+    "report",
+    "receipt",
+    "receipt_batch",
+    "receipts_complete",
 ]
 Value: TypeAlias = str | int | None
 
@@ -357,6 +404,22 @@ def _proves(proof: Sequence[str], root: str, batch_id: int, subject: str, digest
     """Whether ``proof`` leads from the leaf of (batch, subject, digest) to ``root`` (all 0x-hex)."""
     leaf = batch_leaf(batch_id, bytes.fromhex(subject[2:]), bytes.fromhex(digest[2:]))
     return _hex(process_proof((bytes.fromhex(p[2:]) for p in proof), leaf)) == root.lower()
+
+
+def _about(suite: Suite, subject: str, block: int) -> dict[str, Any]:
+    """What every bundle says first: the chain, its contracts, the subject, when and as of which block."""
+    contracts = BundleContracts(
+        membership=suite.membership.address,
+        evidence_registry=suite.registry.address,
+        collateral_manager=suite.collateral.address,
+    )
+    return {
+        "chain_id": suite.registry.chain_id,
+        "contracts": contracts,
+        "subject": subject,
+        "generated_at": datetime.now(UTC),
+        "generated_at_block": block,
+    }
 
 
 def _head_of_read_model(session: Session, suite: Suite) -> int:
@@ -461,15 +524,7 @@ def build_bundle(
         ]
 
     return ProofBundle(
-        chain_id=suite.registry.chain_id,
-        contracts=BundleContracts(
-            membership=suite.membership.address,
-            evidence_registry=suite.registry.address,
-            collateral_manager=suite.collateral.address,
-        ),
-        subject=subject_hex,
-        generated_at=datetime.now(UTC),
-        generated_at_block=block,
+        **_about(suite, subject_hex, block),
         attestations=_attestation_facts(session, suite, subject_hex, block_time),
         batch_records=_batch_facts(session, subject_hex, batch_records),
         loans=[LoanFact.model_validate(loan.model_dump(include=set(LoanFact.model_fields))) for loan in loans],
@@ -491,6 +546,70 @@ def build_bundle(
             )
             for r in reports
         ],
+    )
+
+
+class ReceiptRef(BaseModel):
+    """An access receipt the caller logged and anchored: the salted receipt, its digest, its batch and proof."""
+
+    model_config = ConfigDict(frozen=True)
+
+    receipt: dict[str, Any]
+    digest: Hex32
+    batch_id: int
+    proof: list[Hex32]
+
+
+def _pairs(leaves: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(bytes.fromhex(subject[2:]), bytes.fromhex(digest[2:])) for subject, digest in leaves]
+
+
+def build_receipt_bundle(
+    *,
+    session: Session,
+    suite: Suite,
+    subject: bytes | str,
+    receipt_kind: int,
+    receipts: Sequence[ReceiptRef],
+    leaves: Mapping[int, Sequence[tuple[str, str]]],
+) -> ProofBundle:
+    """The receipts bundle of one document (``subject``: its digest): the receipts about it with their proofs, and
+    every batch of ``receipt_kind`` the read model holds up to the bundle's block (not revoked), each with all its
+    leaves from ``leaves`` (batch id -> ``(document digest, receipt digest)`` in order; the caller keeps them).
+
+    :class:`BundleError` when a batch's leaves are unknown or do not make its root, or a proof does not lead to it.
+    """
+    subject_hex = _hex(subject)
+    block = _head_of_read_model(session, suite)
+    batches = session.exec(
+        select(BatchView)
+        .where(BatchView.kind == receipt_kind, BatchView.block_number <= block, col(BatchView.revoked_at).is_(None))
+        .order_by(col(BatchView.batch_id))
+    ).all()
+    batch_facts = []
+    for batch in batches:
+        batch_leaves = leaves.get(batch.batch_id)
+        if batch_leaves is None:
+            raise BundleError(f"the leaves of receipt batch {batch.batch_id} (by {batch.attester}) are not known here")
+        if _hex(MerkleTree.of_records(batch.batch_id, _pairs(batch_leaves)).root) != batch.root.lower():
+            raise BundleError(f"the leaves kept for receipt batch {batch.batch_id} do not make its root")
+        same = batch.model_dump(include=set(ReceiptBatchFact.model_fields))
+        batch_facts.append(ReceiptBatchFact.model_validate({**same, "leaves": batch_leaves}))
+    receipt_facts = []
+    for ref in receipts:
+        anchored = session.get(BatchView, ref.batch_id)
+        if anchored is None or anchored.block_number > block:
+            continue  # anchored after the read model's block: a later bundle shows it
+        if not _proves(ref.proof, anchored.root, ref.batch_id, subject_hex, ref.digest):
+            raise BundleError(f"the proof of receipt {ref.digest} does not lead to the root of batch {ref.batch_id}")
+        same = anchored.model_dump(include={"kind", "attester", "block_number", "tx_hash"})
+        status = "revoked" if anchored.revoked_at is not None else "valid"
+        receipt_facts.append(ReceiptFact.model_validate({**ref.model_dump(), **same, "status": status}))
+    return ProofBundle(
+        **_about(suite, subject_hex, block),
+        receipts=receipt_facts,
+        receipt_batches=batch_facts,
+        receipt_kind=receipt_kind,
     )
 
 
@@ -751,10 +870,17 @@ class _Verifier:
             valid_now=("isValid", partial(registry.is_valid, fact.uid)),
         )
 
-    def batch_record(self, name: str, *, fact: BatchRecordFact) -> FactCheck:
+    def batch_record(
+        self,
+        name: str,
+        *,
+        fact: BatchRecordFact,
+        kind: FactKind = "batch_record",
+        problems: Sequence[str | None] = (),
+    ) -> FactCheck:
         registry = self.suite.registry
         batch = registry.get_batch(fact.batch_id)
-        problems: list[str | None] = []
+        problems = list(problems)
         if fact.subject != self.bundle.subject:
             problems.append(f"it is about subject {fact.subject}, not the bundle's")
         if not _same(batch.attester, fact.attester) or batch.kind != fact.kind:
@@ -770,12 +896,65 @@ class _Verifier:
         verify = partial(registry.verify_batch_record, fact.batch_id, fact.subject, fact.digest, fact.proof)
         return self.judge_status(
             name,
-            "batch_record",
+            kind,
             problems=problems,
             claimed=fact.status,
             status_at=status_at,
             valid_now=("verifyBatchRecord", verify),
         )
+
+    def receipt(self, name: str, *, fact: ReceiptFact) -> FactCheck:
+        """An access receipt: it hashes to its digest, is about the bundle's document, and is in its batch."""
+        problems: list[str | None] = []
+        document = fact.receipt.get("document")
+        about = document.get("digest") if isinstance(document, dict) else None
+        if not isinstance(about, str) or about.lower() != self.bundle.subject:
+            problems.append(f"the receipt is about document {about}, not the bundle's {self.bundle.subject}")
+        try:
+            if not SaltedDocument.from_salted(fact.receipt, bytes.fromhex(fact.digest[2:])).verify():
+                problems.append("the receipt (with its _salt) does not hash to its digest")
+        except EncodingError as exc:
+            problems.append(f"the receipt cannot be digested: {exc}")
+        same = fact.model_dump(include=set(BatchRecordFact.model_fields))
+        record = BatchRecordFact.model_validate({**same, "subject": self.bundle.subject})
+        return self.batch_record(name, fact=record, kind="receipt", problems=problems)
+
+    def receipt_batch(self, name: str, *, fact: ReceiptBatchFact) -> FactCheck:
+        """A batch of receipts with all its leaves: they make its root, and every receipt in it about the bundle's
+        document is one the bundle shows."""
+        registry = self.suite.registry
+        batch = registry.get_batch(fact.batch_id)
+        problems: list[str | None] = []
+        if not _same(batch.attester, fact.attester) or batch.kind != fact.kind:
+            problems.append(f"batch {fact.batch_id} is of kind {batch.kind} by {batch.attester}")
+        if batch.count != len(fact.leaves):
+            problems.append(f"batch {fact.batch_id} holds {batch.count} leaves, the bundle lists {len(fact.leaves)}")
+        elif _hex(MerkleTree.of_records(fact.batch_id, _pairs(fact.leaves)).root) != batch.root.lower():
+            problems.append(f"the leaves do not make the root of batch {fact.batch_id}")
+        shown = {r.digest for r in self.bundle.receipts if r.batch_id == fact.batch_id}
+        left_out = [d for s, d in fact.leaves if s == self.bundle.subject and d not in shown]
+        if left_out:
+            problems.append(f"it holds receipts about the document the bundle leaves out: {', '.join(left_out)}")
+        anchored = {"batchId": fact.batch_id, "kind": fact.kind, "attester": fact.attester, "root": batch.root}
+        problems.append(self.receipt_event(registry, fact.tx_hash, fact.block_number, "BatchAnchored", anchored))
+        return self.judge(name, "receipt_batch", problems=problems)
+
+    def receipts_complete(self, name: str, *, kind: int) -> FactCheck:
+        """Every batch of receipts anchored up to the bundle's block (and not revoked by then) is in the bundle."""
+        registry = self.suite.registry
+        anchored = [
+            int(log.args["batchId"]) for log in self.logs(registry, ["BatchAnchored"], None, kind, to_block=self.made)
+        ]
+        revoked = {int(log.args["batchId"]) for log in self.logs(registry, ["BatchRevoked"], to_block=self.made)}
+        listed = {b.batch_id for b in self.bundle.receipt_batches}
+        missing = [batch_id for batch_id in anchored if batch_id not in listed and batch_id not in revoked]
+        problems: list[str | None] = []
+        if missing:
+            problems.append(f"batches {missing} of kind {kind} were anchored by block {self.made} and are left out")
+        other = [b.batch_id for b in self.bundle.receipt_batches if b.kind != kind]
+        if other:
+            problems.append(f"batches {other} are not of kind {kind}")
+        return self.judge(name, "receipts_complete", problems=problems)
 
     def loan_at(self, loan_id: int, block: int) -> dict[str, Value]:
         """A loan's changing fields at ``block``, folded from the events that change them."""
@@ -906,6 +1085,22 @@ class _Verifier:
             (f"report {f.report} of loan {f.loan_id} (block {f.block_number})", "report", partial(self.report, fact=f))
             for f in b.reports
         ]
+        planned += [
+            (f"access receipt {f.digest} in batch {f.batch_id}", "receipt", partial(self.receipt, fact=f))
+            for f in b.receipts
+        ]
+        planned += [
+            (f"receipt batch {f.batch_id}", "receipt_batch", partial(self.receipt_batch, fact=f))
+            for f in b.receipt_batches
+        ]
+        if b.receipt_kind is not None:
+            planned.append(
+                (
+                    f"every receipt batch of kind {b.receipt_kind} up to block {b.generated_at_block}",
+                    "receipts_complete",
+                    partial(self.receipts_complete, kind=b.receipt_kind),
+                )
+            )
         return [self.guarded(name, kind, check) for name, kind, check in planned]
 
 
@@ -969,9 +1164,13 @@ __all__ = [
     "FactCheck",
     "LoanFact",
     "ProofBundle",
+    "ReceiptBatchFact",
+    "ReceiptFact",
+    "ReceiptRef",
     "ReportFact",
     "attestation_status",
     "build_bundle",
+    "build_receipt_bundle",
     "load_bundle",
     "parse_bundle",
     "verify_bundle",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from consortium_portal.api import ContextDep, PrincipalDep, RowId
+from consortium_portal.api import ContextDep, PrincipalDep, ReaderDep, RowId
 from consortium_portal.intake import service
 from consortium_portal.intake.ocr import check_engine
 
@@ -47,9 +47,10 @@ async def scan_page(
 
 
 @router.get(SCAN_PATH + "/{scan_id}")
-def get_scan(scan_id: RowId, principal: PrincipalDep, context: ContextDep) -> service.ScanResult:
-    """A page this member scanned: what OCR read, the VIN check and the DMV cross-check."""
-    return service.get_scan(engine=context.engine, principal=principal, key=context.subject_key, scan_id=scan_id)
+def get_scan(scan_id: RowId, reader: ReaderDep, context: ContextDep) -> service.ScanResult:
+    """A page this member scanned: what OCR read, the VIN check and the DMV cross-check (a read the data-sharing
+    policy decides, with an access receipt)."""
+    return service.get_scan(engine=context.engine, reader=reader, key=context.subject_key, scan_id=scan_id)
 
 
 @router.post(SCAN_PATH + "/{scan_id}/attestation", status_code=201)

@@ -32,6 +32,8 @@ from consortium_portal.intake.fields import DocType, ExtractedFields, vin_proble
 from consortium_portal.intake.ocr import open_image, read_page
 from consortium_portal.kinds import SCANNED_DOCUMENT
 from consortium_portal.models import utcnow
+from consortium_portal.policy import Target
+from consortium_portal.receipts import Reader, check_read
 from node_adapter.clients import Suite
 from node_adapter.encoding import subject_id, validate_vin
 
@@ -139,8 +141,17 @@ def scan(
     return _result(engine, row, key)
 
 
-def get_scan(*, engine: Engine, principal: Principal, key: bytes, scan_id: int) -> ScanResult:
-    return _result(engine, _own(engine, principal, scan_id), key)
+def get_scan(*, engine: Engine, reader: Reader, key: bytes, scan_id: int) -> ScanResult:
+    """A scan with what OCR read on it, for those the data-sharing policy lets read it (by default its member);
+    every read leaves an access receipt."""
+    with Session(engine) as session:
+        row = session.get(IntakeScan, scan_id)
+    if row is None:
+        raise NotFoundError(f"no page {scan_id} was scanned")
+    vin = ExtractedFields.model_validate_json(row.fields).vin
+    subjects = ("0x" + subject_id(vin, key).hex(),) if vin is not None and vin_problem(vin) is None else ()
+    check_read(engine, reader, Target("intake_scan", row.file_digest, row.member_id, subjects))
+    return _result(engine, row, key)
 
 
 def attest_scan(

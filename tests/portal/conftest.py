@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from web3 import Web3
 
 from consortium_portal.app import PortalContext, create_app
+from consortium_portal.devsetup import receipt_kind_call
 from consortium_portal.kinds import CATALOGUE
 from consortium_portal.settings import PortalSettings
 from node_adapter.artifacts import load_artifact
@@ -172,6 +173,8 @@ def admit_consortium(w3: Web3, suite: Suite, governors: list[LocalAccount], acco
         calls.append(
             suite.registry.calldata("registerKind", spec.kind, spec.schema_digest, int(spec.roles), 10, int(flags))
         )
+    targets.append(suite.registry.address)  # the access receipts' batch kind (anchored by governors' accounts)
+    calls.append(receipt_kind_call(suite))
     membership = w3.eth.contract(address=suite.membership.address, abi=load_artifact("Membership").abi)
     pass_proposal(w3, membership, governors=governors, targets=targets, calldatas=calls, description="the consortium")
 

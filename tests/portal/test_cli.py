@@ -8,9 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from consortium_portal.devsetup import register_dev_kinds
+from consortium_portal.anchor import RECEIPT_KIND
+from consortium_portal.devsetup import approve_dev_policy, register_dev_kinds
 from consortium_portal.kinds import CATALOGUE
-from node_adapter.clients import Suite
+from node_adapter.clients import Role, Suite
 from node_adapter.localchain import LocalChain
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
@@ -49,8 +50,36 @@ def test_the_dev_kinds_are_registered_once_with_the_catalogues_schemas(chain: Lo
     )
     deployment, _ = runtime.deploy()
     suite = Suite.from_deployment(runtime.connection, deployment)
-    assert register_dev_kinds(runtime.connection, suite) == len(CATALOGUE)
+    assert register_dev_kinds(runtime.connection, suite) == len(CATALOGUE) + 1  # and the receipts' batch kind
     for spec in CATALOGUE.values():
         view = suite.registry.get_kind(spec.kind)
         assert (view.schema_digest, view.kind.roles, view.kind.active) == (spec.schema_digest, int(spec.roles), True)
+    receipts = suite.registry.get_kind(RECEIPT_KIND)
+    assert (receipts.kind.roles, receipts.kind.weight) == (int(Role.GOVERNOR), 0)
     assert register_dev_kinds(runtime.connection, suite) == 0
+    assert approve_dev_policy(runtime.connection, suite) is True
+    assert approve_dev_policy(runtime.connection, suite) is False  # once
+
+
+def test_the_policy_command_prints_a_policy_files_digest_and_refuses_a_malformed_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from consortium_portal.cli import app  # noqa: PLC0415
+    from consortium_portal.policy import default_policy  # noqa: PLC0415
+
+    runner = CliRunner()
+    printed = runner.invoke(app, ["policy", "--json"])
+    assert printed.exit_code == 0, printed.output
+    answer = json.loads(printed.output)
+    assert (answer["version"], answer["digest"]) == (1, default_policy().digest)
+    as_json = tmp_path / "policy.json"
+    as_json.write_text(answer["description"])
+    same = runner.invoke(app, ["policy", str(as_json), "--json"])
+    assert json.loads(same.output)["digest"] == default_policy().digest  # the same policy, as JSON
+    bad = tmp_path / "bad.toml"
+    bad.write_text('version = 2\ntitle = "x"\n[[rules]]\nkinds = ["passport"]\nroles = ["ANY"]\nrelationship = "own"\n')
+    refused = runner.invoke(app, ["policy", str(bad)])
+    assert refused.exit_code == 2
+    assert "unknown kinds ['passport']" in refused.output
+    readable = runner.invoke(app, ["policy"])
+    assert f"digest {default_policy().digest}" in readable.output

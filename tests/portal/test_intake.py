@@ -134,8 +134,10 @@ def test_bad_intake_input_gets_clear_4xx(portal: PortalRig) -> None:
         assert bad_vin.status_code == 422
         assert "check digit" in bad_vin.json()["message"]
         assert insurer.get("/api/v1/intake/scans/999999").status_code == 404
-    with portal.as_member("dealer") as dealer:  # another member's scan is not there for it
-        assert dealer.get(f"/api/v1/intake/scans/{scanned['id']}").status_code == 404
+    with portal.as_member("dealer") as dealer:  # the data-sharing policy keeps another member's scan from it
+        refused = dealer.get(f"/api/v1/intake/scans/{scanned['id']}")
+        assert (refused.status_code, refused.json()["error"]) == (403, "forbidden")
+        assert "intake_scan" in refused.json()["message"]
 
 
 def test_an_impossible_date_is_refused(portal: PortalRig) -> None:

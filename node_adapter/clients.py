@@ -516,6 +516,7 @@ def contract_spec(name: str) -> ContractSpec:
     return ContractSpec(name, functions, {f.selector: f for f in functions.values()}, events)
 
 
+@cache  # ABI names are few and fixed; calldata() asks for each on every call
 def _python_name(abi_name: str) -> str:
     return to_snake(abi_name.strip("_"))
 

@@ -14,6 +14,7 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +43,9 @@ INSPECTION, CLAIM = 1, 2
 def verify_report(*, records: int = 200, clients: int = 4, requests: int = 2000) -> dict[str, Any]:
     """Measure (see the module docstring)."""
     with tempfile.TemporaryDirectory(prefix="verify-bench-") as tmp, LocalChain(port=free_port()) as node:
-        node_settings = NodeAdapterSettings(
-            rpc_urls=[node.url], chain_id=node.chain_id, state_dir=Path(tmp), network="bench", max_in_flight=500
-        )
-        runtime = Runtime.open(node_settings)
-        deployment, _ = runtime.deploy()
-        suite = Suite.from_deployment(runtime.connection, deployment)
-        keys: list[LocalAccount] = [Account.from_key(a.private_key) for a in node.accounts]
-        bank, dealer, insurer = keys[3], keys[4], keys[5]
-        _form(connect(node.url), suite, keys[:3], bank=bank, dealer=dealer, insurer=insurer)
+        members = form_bench_consortium(node, Path(tmp), max_in_flight=500)
+        node_settings, runtime, suite = members.settings, members.runtime, members.suite
+        bank, dealer, insurer = members.bank, members.dealer, members.insurer
         key = node_settings.subject_key(runtime.connection.chain_id)
         _attest(runtime, suite, key, dealer=dealer, insurer=insurer, records=records)
         port = free_port()
@@ -68,6 +63,34 @@ def verify_report(*, records: int = 200, clients: int = 4, requests: int = 2000)
         "verify_p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
         "verify_req_per_s": round(requests / seconds, 1),
     }
+
+
+@dataclass(frozen=True)
+class BenchConsortium:
+    """A fresh dev node's suite with a bank, a dealer and an insurer admitted and two kinds registered."""
+
+    settings: NodeAdapterSettings
+    runtime: Runtime
+    suite: Suite
+    bank: LocalAccount
+    dealer: LocalAccount
+    insurer: LocalAccount
+
+
+def form_bench_consortium(node: LocalChain, state_dir: Path, **settings: Any) -> BenchConsortium:
+    """Deploy the suite on ``node`` (database and deployment record in ``state_dir``; more node settings in
+    ``settings``) and admit its dev accounts 3, 4 and 5 as a bank, a dealer (``INSPECTION``, odometer readings) and an
+    insurer (``CLAIM``) by a vote of the first three."""
+    node_settings = NodeAdapterSettings(
+        rpc_urls=[node.url], chain_id=node.chain_id, state_dir=state_dir, network="bench", **settings
+    )
+    runtime = Runtime.open(node_settings)
+    deployment, _ = runtime.deploy()
+    suite = Suite.from_deployment(runtime.connection, deployment)
+    keys: list[LocalAccount] = [Account.from_key(a.private_key) for a in node.accounts]
+    bank, dealer, insurer = keys[3], keys[4], keys[5]
+    _form(connect(node.url), suite, keys[:3], bank=bank, dealer=dealer, insurer=insurer)
+    return BenchConsortium(node_settings, runtime, suite, bank, dealer, insurer)
 
 
 def _form(

@@ -182,3 +182,38 @@ def bench(
     for key, value in report.items():
         table.add_row(key, str(value))
     console.print(table)
+
+
+def bench_scale(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    sizes: Annotated[
+        str, typer.Option(help="Record counts to measure at, comma-separated (each adds to the one before).")
+    ] = "1000,10000,100000",
+    records_per_vehicle: Annotated[int, typer.Option(help="Records about each vehicle.")] = 10,
+    batch_size: Annotated[int, typer.Option(help="Records in each Merkle batch.")] = 1000,
+    samples: Annotated[int, typer.Option(help="Vehicles and documents verified at each size.")] = 100,
+) -> None:
+    """How cost grows with the number of records: gas per record (single attestations, Merkle batches), the read
+    model's rebuild, and verifying a VIN and a document through the portal, at each size (one fresh Anvil node)."""
+    from consortium_portal.scale import scale_report  # noqa: PLC0415
+
+    try:
+        counts = [int(part.replace("_", "")) for part in sizes.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"sizes are comma-separated record counts, e.g. 1000,10000; got {sizes!r}") from None
+    say_console = Console(stderr=True)
+    report = scale_report(sizes=counts, records_per_vehicle=records_per_vehicle, batch_size=batch_size,
+                          samples=samples, say=lambda line: say_console.print(line, highlight=False))  # fmt: skip
+    if as_json:
+        print(json.dumps(report))
+        return
+    points = report["points"]
+    table = Table(title=f"cost by number of records ({records_per_vehicle} a vehicle, batches of {batch_size})")
+    table.add_column("figure")
+    for point in points:
+        table.add_column(f"{point['records']:,}", justify="right")
+    for figure in points[0]:
+        if figure != "records":
+            table.add_row(figure, *(str(point.get(figure, "")) for point in points))
+    console.print(table)
+    console.print(f"loading: {report['load_method']}")

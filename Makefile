@@ -13,7 +13,7 @@ NPM_STAMP := node_modules/.installed
 SLITHER_VENV := .venv-slither
 FORGE := node_modules/.bin/forge
 
-.PHONY: help install install-dev install-browser install-ocr up down test test-forge test-python chaos lint fmt artifacts clean
+.PHONY: help install install-dev install-browser install-ocr up down test test-forge test-python chaos bench lint fmt artifacts clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,12 @@ test-python:
 # The fault suite at full strength (make test runs it short): docs/chaos.md. Needs root for its small-disk fault.
 chaos: install-dev ## the fault suite, full form: node, database, oracle, reorg, full disk, clock skew
 	CHAOS_SCALE=full $(BIN)/pytest tests/chaos -m chaos -v
+
+# Every `consortium bench ...`, one after the other, into one report (docs/benchmarks.md); e.g.
+# `make bench BENCH_ARGS="--sizes 1000,10000 --skip oracle"` for a quicker run.
+BENCH_ARGS ?=
+bench: install ## run every benchmark, one report in .state/bench/report/ (BENCH_ARGS="--sizes 1000,10000")
+	$(BIN)/consortium bench all $(BENCH_ARGS)
 
 lint: install-dev $(SLITHER_VENV)/bin/slither ## ruff, mypy, forge fmt --check, slither
 	$(BIN)/ruff check .

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import logging
 import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -28,6 +30,9 @@ from node_adapter.progress import progress_bar
 from node_adapter.runtime import Runtime
 from node_adapter.settings import get_settings
 from node_adapter.up import print_chain, run_up
+
+if TYPE_CHECKING:
+    from node_adapter.benchreport import BenchRun, BenchSpec
 
 console = Console()
 err_console = Console(stderr=True)
@@ -337,6 +342,80 @@ def bench_gas(
     console.print(table)
 
 
+@bench_app.command("all")
+def bench_all(  # noqa: PLR0917 (typer options)
+    out: Annotated[
+        Path | None, typer.Option(help="Directory of the report [default: .state/bench/report in the checkout].")
+    ] = None,
+    only: Annotated[list[str] | None, typer.Option(help="Run only this benchmark (repeat).")] = None,
+    skip: Annotated[list[str] | None, typer.Option(help="Leave this benchmark out (repeat).")] = None,
+    sizes: Annotated[
+        str | None, typer.Option(help="Record counts for the benchmarks that take --sizes, e.g. 1000,10000.")
+    ] = None,
+    args: Annotated[
+        list[str] | None,
+        typer.Option("--args", help="More arguments for one benchmark as NAME=ARGS (repeat): 'oracle=--samples 5'."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds a benchmark may take before it is stopped.")] = 3600.0,
+) -> None:
+    """Run every benchmark (one after the other, each in its own process) and write one report: JSON with every
+    figure, the machine and the commit; a Markdown table; SVG charts. A benchmark that fails is recorded, not fatal;
+    the exit code is 1 when any did not succeed."""
+    from node_adapter.benchreport import BenchReportError, plan, run_all  # noqa: PLC0415
+
+    try:
+        planned = plan(_bench_specs(), only=only or [], skip=skip or [], sizes=sizes, extra=args or [])
+    except BenchReportError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    directory = out or get_settings().state_dir / "bench" / "report"
+    command = ["consortium", "bench", "all", *sys.argv[3:]]
+
+    def started(name: str, extra: list[str]) -> None:
+        err_console.print(f"[bold]consortium bench {name} --json {' '.join(extra)}[/bold] ...", highlight=False)
+
+    def done(run: BenchRun) -> None:
+        colour = "green" if run.status == "ok" else "red"
+        err_console.print(f"  {run.name}: [{colour}]{run.status}[/{colour}] in {run.seconds:,.1f} s")
+
+    def echo(name: str, line: str) -> None:
+        err_console.print(f"  [dim]{escape(name)}:[/dim] {escape(line)}", highlight=False)
+
+    report, written = run_all(planned, out=directory, command=command, timeout=timeout,
+                              on_start=started, on_done=done, echo=echo)  # fmt: skip
+    table = Table(title=f"benchmarks ({report['seconds']:,.0f} s)")
+    for column in ("bench", "status", "seconds"):
+        table.add_column(column)
+    for name, run in report["benches"].items():
+        table.add_row(name, run["status"], f"{run['seconds']:,.1f}")
+    console.print(table)
+    console.print(f"report: {written[1]} (figures: {written[0]})")
+    failed = [name for name, run in report["benches"].items() if run["status"] != "ok"]
+    if failed:
+        err_console.print(f"[red]not succeeded:[/red] {', '.join(failed)} (see the report)")
+        raise typer.Exit(1)
+
+
+_unavailable_plugins: dict[tuple[str, str], str] = {}
+"""Plugins whose entry point failed to load, by (group, name): why."""
+
+
+def _bench_specs() -> list[BenchSpec]:
+    """Every ``consortium bench NAME`` but ``all``, with the parameters it takes; plugins that failed to load too."""
+    from node_adapter.benchreport import BenchSpec  # noqa: PLC0415
+
+    specs = []
+    for command in bench_app.registered_commands:
+        name = command.name or (command.callback.__name__ if command.callback else "")
+        if name and name != "all" and command.callback is not None:
+            specs.append(BenchSpec(name, frozenset(inspect.signature(command.callback).parameters)))
+    specs += [
+        BenchSpec(name, unavailable=reason)
+        for (group, name), reason in _unavailable_plugins.items()
+        if group == "consortium.bench" and name not in {s.name for s in specs}
+    ]
+    return specs
+
+
 def _add_command(name: str, obj: typer.Typer | Callable[..., None]) -> None:
     """A command group (a Typer app) as ``consortium NAME ...``, or a function as the command ``consortium NAME``."""
     if isinstance(obj, typer.Typer):
@@ -356,6 +435,7 @@ def _add_plugins() -> None:
             try:
                 add(entry.name, entry.load())
             except Exception as exc:  # a broken plugin must not take the core commands down with it
+                _unavailable_plugins[(group, entry.name)] = f"{type(exc).__name__}: {exc}"
                 err_console.print(f"[yellow]warning:[/yellow] `{prefix} {entry.name}` is unavailable: {exc}")
 
 

@@ -201,9 +201,13 @@ def bench_scale(
         counts = [int(part.replace("_", "")) for part in sizes.split(",") if part.strip()]
     except ValueError:
         raise typer.BadParameter(f"sizes are comma-separated record counts, e.g. 1000,10000; got {sizes!r}") from None
-    say_console = Console(stderr=True)
+    progress = Console(stderr=True)
+
+    def say(line: str) -> None:
+        progress.print(line, highlight=False, soft_wrap=True)
+
     report = scale_report(sizes=counts, records_per_vehicle=records_per_vehicle, batch_size=batch_size,
-                          samples=samples, say=lambda line: say_console.print(line, highlight=False))  # fmt: skip
+                          samples=samples, say=say)  # fmt: skip
     if as_json:
         print(json.dumps(report))
         return

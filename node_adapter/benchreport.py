@@ -405,7 +405,7 @@ def render_markdown(report: dict[str, Any], charts: dict[str, str]) -> str:
         "# Benchmark report",
         "",
         f"Run {report['generated_at']} in {report['seconds']:,.0f} s, commit `{commit}` on `{git.get('branch')}`"
-        f"{dirty}: `{' '.join(report['command'])}`.",
+        f"{dirty}: `{shlex.join(report['command'])}`.",
         "",
         f"Machine: {machine.get('cpu')}, {machine.get('logical_cpus')} logical CPUs, {machine.get('memory_gb')} GB; "
         f"{machine.get('os')}; Python {machine.get('python')}; {machine.get('anvil')}. Load average "
@@ -424,7 +424,7 @@ def render_markdown(report: dict[str, Any], charts: dict[str, str]) -> str:
     lines += [f"| {r['bench']} | {_cell(r['label'])} | {format_figure(r['value'])} |" for r in report["summary"]]
     lines += ["", "## Benchmarks run", "", "| bench | status | seconds | command |", "|---|---|---:|---|"]
     for name, run in report["benches"].items():
-        shown = " ".join(["consortium", *run["command"][3:]]) if run["command"] else ""
+        shown = shlex.join(["consortium", *run["command"][3:]]) if run["command"] else ""
         lines.append(f"| {name} | {run['status']} | {format_figure(run['seconds'])} | `{_cell(shown)}` |")
     for name, run in report["benches"].items():
         lines += ["", f"## {name}", ""]

@@ -7,6 +7,7 @@ import inspect
 import json
 import logging
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -371,14 +372,15 @@ def bench_all(  # noqa: PLR0917 (typer options)
     command = ["consortium", "bench", "all", *sys.argv[3:]]
 
     def started(name: str, extra: list[str]) -> None:
-        err_console.print(f"[bold]consortium bench {name} --json {' '.join(extra)}[/bold] ...", highlight=False)
+        shown = shlex.join(["consortium", "bench", name, "--json", *extra])
+        err_console.print(f"[bold]{escape(shown)}[/bold] ...", highlight=False)
 
     def done(run: BenchRun) -> None:
         colour = "green" if run.status == "ok" else "red"
         err_console.print(f"  {run.name}: [{colour}]{run.status}[/{colour}] in {run.seconds:,.1f} s")
 
     def echo(name: str, line: str) -> None:
-        err_console.print(f"  [dim]{escape(name)}:[/dim] {escape(line)}", highlight=False)
+        err_console.print(f"  [dim]{escape(name)}:[/dim] {escape(line)}", highlight=False, soft_wrap=True)
 
     report, written = run_all(planned, out=directory, command=command, timeout=timeout,
                               on_start=started, on_done=done, echo=echo)  # fmt: skip

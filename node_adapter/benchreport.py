@@ -295,6 +295,12 @@ SUMMARY: tuple[tuple[str, str, str], ...] = (
     ("verify", "verify_p50_ms", "portal: verify a VIN, p50 ms (concurrent clients)"),
     ("verify", "verify_p99_ms", "portal: verify a VIN, p99 ms"),
     ("verify", "verify_req_per_s", "portal: verifications per second"),
+    ("risk", "auc", "risk score: AUC on held-out simulated loans"),
+    ("risk", "baseline_auc", "static rules: AUC on the same loans"),
+    ("risk", "ks", "risk score: KS"),
+    ("ocr", "field_accuracy", "OCR intake: fields read right"),
+    ("ocr", "vin_exact", "OCR intake: VINs read exactly"),
+    ("ocr", "ms_per_page", "OCR intake: ms per page"),
 )
 SCALE_SUMMARY: tuple[tuple[str, str], ...] = (
     ("single_gas_per_record", "gas per record, single attestations"),

@@ -23,6 +23,7 @@ Time figures also come as ratios to the smallest size (``..._vs_first``): they s
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -195,6 +196,7 @@ class _System:
                      indexer_events_per_s=round(events / indexed, 1))  # fmt: skip
         say(f"{size:,} records: verifying through the portal ...")
         point.update(self._verify(records, records_per_vehicle=records_per_vehicle, samples=samples))
+        point["load_average_1m"] = round(os.getloadavg()[0], 2)  # what else ran: read the time figures with it
         return point
 
     def _attest_tx(self, record: ScaleRecord) -> dict[str, Any]:

@@ -12,14 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from node_adapter.benchreport import BenchReportError, BenchSpec, last_json_object, plan, run_bench
+from node_adapter.benchreport import (
+    BenchReportError,
+    BenchSpec,
+    format_figure,
+    last_json_object,
+    plan,
+    run_bench,
+)
 
 CONSORTIUM = [sys.executable, "-m", "node_adapter.cli"]
 SCALE_FIGURES = (
     "single_gas_per_record", "attest_reading_gas", "attest_gas", "batch_gas_per_record", "batch_proof_depth",
     "load_s", "load_records_per_s", "load_blocks", "indexer_events", "indexer_s", "indexer_events_per_s",
     "verify_vin_cold_p50_ms", "verify_vin_warm_p50_ms", "verify_document_p50_ms", "verify_document_p95_ms",
-    "indexer_events_per_s_vs_first",
+    "indexer_events_per_s_vs_first", "load_average_1m",
 )  # fmt: skip
 
 
@@ -71,7 +78,8 @@ def test_bench_all_writes_one_report_with_every_figure_and_the_failures(tmp_path
     assert "| figure | 10 | 50 |" in markdown  # the scale table: one column per size
     for figure in SCALE_FIGURES:
         assert f"| {figure} |" in markdown
-    assert f"{points[50]['single_gas_per_record']:,.1f}" in markdown
+    gas = [format_figure(points[size]["single_gas_per_record"]) for size in (10, 50)]
+    assert f"| single_gas_per_record | {gas[0]} | {gas[1]} |" in markdown  # the figures of report.json, by size
     for chart in ("scale-gas.svg", "scale-time.svg", "scale-verify.svg"):
         assert f"]({chart})" in markdown
         ET.fromstring((out / chart).read_text())  # well-formed
@@ -116,3 +124,8 @@ def test_the_figures_are_the_last_json_object_printed() -> None:
     assert last_json_object('warning: x\n{"a": 1}\n{"b": 2}\n') == {"b": 2}
     assert last_json_object('{"a": 1}\nnot json {\n[1, 2]\n') == {"a": 1}
     assert last_json_object("nothing here\n") is None
+
+
+def test_figures_are_shown_readably() -> None:
+    shown = [format_figure(v) for v in (69_650.0, 69_648.5, 0.3045, 134.293, 7, [1_000, 10_000], None, True)]
+    assert shown == ["69,650", "69,648.5", "0.3045", "134.3", "7", "1,000, 10,000", "", "true"]

@@ -20,7 +20,6 @@ import json
 import logging
 import threading
 from datetime import datetime
-from enum import StrEnum
 
 from eth_utils.crypto import keccak
 from pydantic import BaseModel
@@ -33,10 +32,10 @@ from consortium_portal.errors import NotFoundError
 from consortium_portal.models import utcnow
 from consortium_portal.receipts import AccessReceipt
 from node_adapter.bundle import ProofBundle, ReceiptRef, build_receipt_bundle
-from node_adapter.clients import RevokeReason, Role, Suite
+from node_adapter.clients import AnchorState, RevokeReason, Role, Suite
 from node_adapter.encoding import canonical_json
 from node_adapter.merkle import MerkleTree, batch_leaf
-from node_adapter.outbox import Outbox, TxStatus
+from node_adapter.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +51,7 @@ RECEIPT_SCHEMA_DIGEST = "0x" + keccak(canonical_json({"format": "access-receipt/
 MISNUMBERED_REASON = RevokeReason.ERROR
 
 
-class BatchState(StrEnum):
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    FAILED = "failed"
-    MISNUMBERED = "misnumbered"
+BatchState = AnchorState
 
 
 class ReceiptBatch(SQLModel, table=True):
@@ -196,25 +191,16 @@ class ReceiptAnchorer:
         if row is None:  # stopped between building the batch and queueing it: queue it now
             self._submit(batch)
             return True
-        if not row.status.final:
-            return True
-        if row.status != TxStatus.CONFIRMED:
-            self._close(batch, BatchState.FAILED, None, f"{row.status}: {row.error_name or row.error_message}")
-            return False
-        (anchored,) = self.suite.registry.events(row, "BatchAnchored")
-        batch_id = int(anchored.args["batchId"])
-        if batch_id == batch.expected_batch_id:
-            self._close(batch, BatchState.CONFIRMED, batch_id, None)
-            return False
-        self.suite.registry.revoke_batch(
+        outcome = self.suite.registry.settle_anchor(
             self.outbox,
-            key=f"portal:receipts-revoke:{batch_id}",
-            sender=row.sender,
-            batch_id=batch_id,
+            row,
+            expected_batch_id=batch.expected_batch_id,
+            revoke_key_prefix="portal:receipts-revoke:",
             reason=MISNUMBERED_REASON,
         )
-        note = f"anchored as batch {batch_id}, built for {batch.expected_batch_id}: revoked"
-        self._close(batch, BatchState.MISNUMBERED, batch_id, note)
+        if outcome is None:
+            return True
+        self._close(batch, outcome.state, outcome.batch_id, outcome.note)
         return False
 
     def _close(self, batch: ReceiptBatch, state: BatchState, batch_id: int | None, note: str | None) -> None:

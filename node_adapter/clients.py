@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import IntEnum, IntFlag
+from enum import IntEnum, IntFlag, StrEnum
 from functools import cache
 from typing import Any, ClassVar, TypeAlias
 
@@ -53,7 +53,7 @@ from node_adapter.connection import ChainConnection
 from node_adapter.contract_errors import abi_type, decode_revert, revert_data_of
 from node_adapter.deploy import Deployment
 from node_adapter.errors import ArtifactError, ChainError, EncodingError
-from node_adapter.outbox import Outbox, OutboxTx
+from node_adapter.outbox import Outbox, OutboxTx, TxStatus
 
 Bytes32: TypeAlias = bytes | str
 """A ``bytes32`` argument: exactly 32 bytes, or their 0x-hex spelling."""
@@ -201,6 +201,25 @@ class AlertKind(IntEnum):
     ODOMETER_ROLLBACK = 3
     CRASH = 4
     TAMPER = 5
+
+
+class AnchorState(StrEnum):
+    """Where a Merkle batch built off chain stands: its anchoring write pending, or how it ended."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    MISNUMBERED = "misnumbered"
+    """Anchored under another batch id than the one its leaves were built for: revoked, its records batched again."""
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AnchorOutcome:
+    """How a batch's anchoring write ended (``RegistryClient.settle_anchor``)."""
+
+    state: AnchorState
+    batch_id: int | None
+    note: str | None
 
 
 class RevokeReason(IntEnum):
@@ -1211,6 +1230,25 @@ class RegistryClient(ContractClient):
         self, outbox: Outbox, *, key: str, sender: str, uid: Bytes32, evidence_digest: Bytes32
     ) -> OutboxTx:
         return self._write(outbox, key, sender, "openDispute", uid, evidence_digest)
+
+    def settle_anchor(
+        self, outbox: Outbox, row: OutboxTx, *, expected_batch_id: int, revoke_key_prefix: str, reason: int
+    ) -> AnchorOutcome | None:
+        """How the ``anchor_batch`` write ``row`` of a batch built for ``expected_batch_id`` ended (None while it is not
+        final). A batch anchored under another id (another anchoring came first) cannot prove its leaves, which
+        commit to the expected id: it is revoked here (idempotency key ``revoke_key_prefix`` + the batch id, ``reason``)
+        and its records belong in a later batch."""
+        if not row.status.final:
+            return None
+        if row.status != TxStatus.CONFIRMED:
+            return AnchorOutcome(AnchorState.FAILED, None, f"{row.status}: {row.error_name or row.error_message}")
+        batch_id = self.batch_id_of(row)
+        if batch_id == expected_batch_id:
+            return AnchorOutcome(AnchorState.CONFIRMED, batch_id, None)
+        key = f"{revoke_key_prefix}{batch_id}"
+        self.revoke_batch(outbox, key=key, sender=row.sender, batch_id=batch_id, reason=reason)
+        note = f"anchored as batch {batch_id}, built for {expected_batch_id}: revoked"
+        return AnchorOutcome(AnchorState.MISNUMBERED, batch_id, note)
 
     def batch_id_of(self, tx: OutboxTx) -> int:
         """The id of the batch a confirmed ``anchor_batch`` write created."""

@@ -765,29 +765,16 @@ class Oracle:
         if row is None:  # the process stopped between building the batch and writing it: write it now
             self._submit_batch(batch, KIND_ROLES[kind])
             return True
-        if not row.status.final:
-            return True
-        if row.status != TxStatus.CONFIRMED:
-            self._close_batch(batch, BatchStatus.FAILED, None, f"{row.status}: {row.error_name or row.error_message}")
-            return False
-        (anchored,) = self.suite.registry.events(row, "BatchAnchored")
-        batch_id = int(anchored.args["batchId"])
-        if batch_id == batch.expected_batch_id:
-            self._close_batch(batch, BatchStatus.CONFIRMED, batch_id, None)
-            return False
-        self.suite.registry.revoke_batch(
+        outcome = self.suite.registry.settle_anchor(
             self.outbox,
-            key=f"oracle:revoke-batch:{batch_id}",
-            sender=row.sender,
-            batch_id=batch_id,
+            row,
+            expected_batch_id=batch.expected_batch_id,
+            revoke_key_prefix="oracle:revoke-batch:",
             reason=BATCH_REVOKE_REASON,
         )
-        self._close_batch(
-            batch,
-            BatchStatus.MISNUMBERED,
-            batch_id,
-            f"anchored as batch {batch_id}, built for {batch.expected_batch_id}: revoked",
-        )
+        if outcome is None:
+            return True
+        self._close_batch(batch, outcome.state, outcome.batch_id, outcome.note)
         return False
 
     def _close_batch(self, batch: AnchorBatch, status: BatchStatus, batch_id: int | None, note: str | None) -> None:

@@ -13,6 +13,8 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from node_adapter.clients import AnchorState
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -117,12 +119,7 @@ class ChainAction(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class BatchStatus(StrEnum):
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    MISNUMBERED = "misnumbered"
-    """Anchored under another batch id than the one its leaves were built for: revoked, its records batched again."""
-    FAILED = "failed"
+BatchStatus = AnchorState
 
 
 class AnchorBatch(SQLModel, table=True):

@@ -13,7 +13,7 @@ NPM_STAMP := node_modules/.installed
 SLITHER_VENV := .venv-slither
 FORGE := node_modules/.bin/forge
 
-.PHONY: help install install-dev install-browser install-ocr up down test test-forge test-python chaos bench lint fmt artifacts clean
+.PHONY: help install install-dev install-browser install-ocr install-postgres doctor up down test test-forge test-python chaos bench lint fmt artifacts clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,23 @@ install-ocr:
 			apt-get install -y -qq $(OCR_PACKAGES) >/dev/null || { apt-get update -qq && apt-get install -y -qq $(OCR_PACKAGES) >/dev/null; }; \
 		else echo "error: document intake needs Tesseract and a CJK font: sudo apt-get install $(OCR_PACKAGES)"; exit 1; fi; }
 
+# The tests start a private PostgreSQL cluster of their own (initdb + pg_ctl from Debian's postgresql package; no server
+# of the machine's is used or started: policy-rc.d keeps the package's own cluster from starting while it installs).
+install-postgres:
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; } || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's postgresql for the database tests (they start a private cluster of their own)"; \
+			guard=; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+				chmod +x /usr/sbin/policy-rc.d; guard=1; }; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+				|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; \
+			status=$$?; [ -z "$$guard" ] || rm -f /usr/sbin/policy-rc.d; exit $$status; \
+		else echo "error: the database tests need PostgreSQL's server programs: sudo apt-get install postgresql" \
+			"(or set CONSORTIUM_TEST_DATABASE_URL to a server of yours)"; exit 1; fi; }
+
+doctor: ## say which tools are installed, their versions, and how to install what is missing
+	@$(PYTHON) -m node_adapter.doctor
+
 up: install ## run the system on embedded defaults (local chain; Ctrl-C stops it)
 	@$(MAKE) --no-print-directory install-ocr || echo "warning: without Tesseract the portal refuses scanned papers (503); the rest runs"
 	$(BIN)/consortium up
@@ -65,7 +82,8 @@ up: install ## run the system on embedded defaults (local chain; Ctrl-C stops it
 down: install ## stop what `make up` started
 	$(BIN)/consortium chain down
 
-test: install-dev install-browser install-ocr ## install what tests need, then run every test (forge and pytest)
+test: install-dev install-browser install-ocr install-postgres ## install what tests need, then run every test (forge and pytest)
+	@$(BIN)/python -m node_adapter.doctor
 	$(MAKE) --no-print-directory test-forge test-python
 
 test-forge:

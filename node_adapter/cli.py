@@ -72,6 +72,17 @@ def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Lo
 
 
 @app.command()
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
+    """Say, for each tool the system and its tests use, whether it is installed, its version and how to install it.
+
+    Exits 1 when something `make test` needs is missing.
+    """
+    from node_adapter.doctor import main as doctor_main  # noqa: PLC0415 (standard library only, also run without .venv)
+
+    raise typer.Exit(doctor_main(["--json"] if as_json else []))
+
+
+@app.command()
 def build() -> None:
     """Compile contracts/src and write the committed artifacts (node_adapter/artifacts/)."""
     from node_adapter.build import build_artifacts  # noqa: PLC0415 (py-solc-x is only needed here)

@@ -76,6 +76,26 @@ def foundry_bin(tool: str) -> Path:
     return wrapper
 
 
+POSTGRES_INSTALL = "apt-get install -y postgresql (Debian; `make test` does it when run as root)"
+
+
+def postgres_bin(debian_root: Path = Path("/usr/lib/postgresql")) -> Path:
+    """The folder of PostgreSQL's server programs (``initdb``, ``pg_ctl``, ``postgres``), the newest version's.
+
+    Debian keeps them off ``PATH``, in ``/usr/lib/postgresql/<version>/bin``; elsewhere they are on ``PATH``.
+    """
+    found = sorted(
+        debian_root.glob("*/bin/pg_ctl"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    if found:
+        return found[-1].parent
+    on_path = shutil.which("pg_ctl")
+    if on_path and (Path(on_path).resolve().parent / "initdb").exists():
+        return Path(on_path).resolve().parent
+    raise ToolchainError(f"the PostgreSQL server programs (initdb, pg_ctl) are not installed: {POSTGRES_INSTALL}")
+
+
 @dataclass(frozen=True)
 class SolcBinary:
     """A Solidity compiler executable and where it was found."""

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from web3 import Web3
 
 from node_adapter.connection import connect
 from node_adapter.db import create_schema, make_engine
+from node_adapter.errors import ToolchainError
 from node_adapter.localchain import LocalChain, free_port
+from node_adapter.pgcluster import PrivatePostgres
 from tests.chain_helpers import isolated
 
 
@@ -55,25 +57,58 @@ def w3(chain: LocalChain) -> Web3:
 
 # ---------------------------------------------------------------- SQL databases
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+EXTERNAL_POSTGRES = "CONSORTIUM_TEST_DATABASE_URL"
+"""Names an existing PostgreSQL server (a SQLAlchemy URL) for the tests, instead of the run's private cluster."""
+
+
+class _PostgresUse:
+    """What the run's PostgreSQL-backed tests ran against, for the summary at the end."""
+
+    tests = 0
+    where = ""
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The run's PostgreSQL server: ``CONSORTIUM_TEST_DATABASE_URL`` if set, else a private cluster started for the run
+    (on first use, stopped and removed at the end of the run, also when it is interrupted)."""
+    external = os.environ.get(EXTERNAL_POSTGRES)
+    if external:
+        _PostgresUse.where = f"the server {EXTERNAL_POSTGRES} names ({make_url(external).render_as_string()})"
+        yield external
+        return
+    try:
+        server = PrivatePostgres(prefix="consortium-test-pg-")
+    except ToolchainError as exc:
+        pytest.fail(f"{exc}; or point {EXTERNAL_POSTGRES} at a PostgreSQL server", pytrace=False)
+    with server:
+        _PostgresUse.where = f"PostgreSQL {server.version()}, a private cluster at 127.0.0.1:{server.port}"
+        yield server.url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a schema of its own in the PostgreSQL test database."""
+    """A fresh, empty database: a SQLite file, or a schema of its own on the run's PostgreSQL server."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
+    server_url: str = request.getfixturevalue("postgres_url")
+    _PostgresUse.tests += 1
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
+    admin = create_engine(server_url)
     with admin.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        yield f"{server_url}?options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _PostgresUse.tests:
+        terminalreporter.write_line(f"{_PostgresUse.tests} tests ran against {_PostgresUse.where}")
 
 
 @pytest.fixture

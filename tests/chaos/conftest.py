@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.servers import PrivatePostgres, small_disk
+from node_adapter.pgcluster import PrivatePostgres
+from tests.chaos.servers import small_disk
 from tests.chaos.system import Scale, System, make_system
 
 

@@ -17,10 +17,11 @@ from hexbytes import HexBytes
 from node_adapter.db import create_schema, make_engine
 from node_adapter.devchain import increase_time
 from node_adapter.indexer import EventIndexer
+from node_adapter.pgcluster import PrivatePostgres
 from node_adapter.readmodel import all_projections
 from oracle.store import utcnow
 from tests.chaos.invariants import assert_read_model_matches_rebuild, check_invariants
-from tests.chaos.servers import PrivatePostgres, fill
+from tests.chaos.servers import fill
 from tests.chaos.system import Scale, System
 from tests.oracle.conftest import kill_oracle_mid_batch, wait_for
 from tests.portal.conftest import sign_in

@@ -73,7 +73,7 @@ install-postgres:
 			"(or set CONSORTIUM_TEST_DATABASE_URL to a server of yours)"; exit 1; fi; }
 
 doctor: ## say which tools are installed, their versions, and how to install what is missing
-	@$(PYTHON) -m node_adapter.doctor
+	@$(PYTHON) -m consortium.doctor
 
 up: install ## run the system on embedded defaults (local chain; Ctrl-C stops it)
 	@$(MAKE) --no-print-directory install-ocr || echo "warning: without Tesseract the portal refuses scanned papers (503); the rest runs"
@@ -83,7 +83,7 @@ down: install ## stop what `make up` started
 	$(BIN)/consortium chain down
 
 test: install-dev install-browser install-ocr install-postgres ## install what tests need, then run every test (forge and pytest)
-	@$(BIN)/python -m node_adapter.doctor
+	@$(BIN)/python -m consortium.doctor
 	$(MAKE) --no-print-directory test-forge test-python
 
 test-forge:

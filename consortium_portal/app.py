@@ -42,24 +42,21 @@ from consortium_portal.receipts import AccessReceipt
 from consortium_portal.records import WriteEvidence
 from consortium_portal.settings import PortalSettings
 from node_adapter.clients import Authorization, Suite
-from node_adapter.connection import ChainConnection, ChainUnavailableError
-from node_adapter.contract_errors import (
-    ContractRevert,
-    InvalidRequestRevert,
-    NotFoundRevert,
-    UnauthorizedRevert,
-    UnexpectedStateRevert,
-)
+from node_adapter.connection import ChainConnection
 from node_adapter.db import create_tables
 from node_adapter.deploy import Deployment
-from node_adapter.devchain import DEV_WALLET_SIZE
-from node_adapter.errors import ChainError
-from node_adapter.health import create_health_schema
+from node_adapter.dev.devchain import DEV_WALLET_SIZE
+from node_adapter.dev.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.exceptions import (
+    ChainError,
+    ChainUnavailableError,
+    ContractRevert,
+)
 from node_adapter.indexer import EventIndexer, IndexerCheckpoint
-from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
-from node_adapter.risk import create_risk_schema
 from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, get_settings
+from node_adapter.shared.health import create_health_schema
+from node_adapter.shared.risk import create_risk_schema
 
 logger = logging.getLogger(__name__)
 
@@ -394,19 +391,6 @@ def _error_response(exc: PortalError) -> JSONResponse:
     return JSONResponse(status_code=exc.status, content=content, headers=headers)
 
 
-def revert_status(exc: ContractRevert) -> int:
-    """The HTTP status of what the contract refused (500 for a revert no category explains)."""
-    for category, code in (
-        (UnauthorizedRevert, 403),
-        (NotFoundRevert, 404),
-        (UnexpectedStateRevert, 409),
-        (InvalidRequestRevert, 422),
-    ):
-        if isinstance(exc, category):
-            return code
-    return 500
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     async def portal_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, PortalError)
@@ -414,7 +398,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def contract_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ContractRevert)
-        return JSONResponse(status_code=revert_status(exc), content=exc.to_json())
+        return JSONResponse(status_code=exc.http_status, content=exc.to_json())
 
     async def chain_down(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(

@@ -39,7 +39,7 @@ from consortium_portal.policy import Target
 from consortium_portal.receipts import Reader, check_read
 from node_adapter.clients import MembershipClient, ProposalState, Role, role_names
 from node_adapter.encoding import SaltedDocument, canonical_json
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 from node_adapter.readmodel import MemberView, ProposalView
 
 MAX_DOCUMENTS = 10

@@ -33,7 +33,7 @@ from consortium_portal.policy import Target
 from consortium_portal.receipts import Reader, check_read
 from node_adapter.clients import Suite
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id, validate_vin
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 from node_adapter.outbox import Outbox, TxStatus
 from node_adapter.readmodel import AttestationView
 

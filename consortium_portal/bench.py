@@ -24,16 +24,16 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from consortium.serving import BackgroundServer
 from consortium_portal.app import PortalContext, create_app
 from consortium_portal.settings import PortalSettings
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import KindFlag, Role, Suite
 from node_adapter.connection import connect
-from node_adapter.devchain import pass_proposal
+from node_adapter.dev.devchain import pass_proposal
+from node_adapter.dev.localchain import LocalChain, free_port
 from node_adapter.encoding import SaltedDocument, subject_id
-from node_adapter.localchain import LocalChain, free_port
 from node_adapter.runtime import Runtime
-from node_adapter.serving import BackgroundServer
 from node_adapter.settings import NodeAdapterSettings
 
 VIN = "LSVJETH80N5183294"

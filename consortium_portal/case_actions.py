@@ -31,7 +31,7 @@ from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFound
 from consortium_portal.models import utcnow
 from node_adapter.clients import Suite
 from node_adapter.encoding import SaltedDocument, canonical_json
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 from node_adapter.readmodel import CaseView, LoanView
 
 Action = Literal[

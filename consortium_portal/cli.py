@@ -16,12 +16,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from consortium.supervisor import ServiceSpec, http_ready
 from consortium_portal.app import PortalContext, create_app
 from consortium_portal.devsetup import approve_dev_policy, register_dev_kinds
 from consortium_portal.settings import PortalSettings
 from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, get_settings
-from node_adapter.supervisor import ServiceSpec, http_ready
 
 app = typer.Typer(help="The members' API and web portal.", no_args_is_help=True)
 console = Console()
@@ -104,7 +104,7 @@ def up_services(node_settings: NodeAdapterSettings) -> list[ServiceSpec]:
             command=[
                 sys.executable,
                 "-m",
-                "node_adapter.cli",
+                "consortium.cli",
                 "portal",
                 "serve",
                 "--dev-setup",

@@ -46,6 +46,7 @@ from rich.table import Table
 from sqlmodel import Session, col, select
 from web3 import Web3
 
+from consortium.serving import BackgroundServer
 from consortium_portal import applications, attest, case_actions, proposals, records
 from consortium_portal.app import PortalContext, create_app
 from consortium_portal.auth import Principal, issue_challenge
@@ -62,14 +63,13 @@ from node_adapter.clients import (
     role_names,
 )
 from node_adapter.deploy import Deployment
-from node_adapter.devchain import DEV_MEMBERS, DevMember, dev_member, increase_time
+from node_adapter.dev.devchain import DEV_MEMBERS, DevMember, dev_member, increase_time
+from node_adapter.dev.localchain import LocalChain, free_port, port_is_free
 from node_adapter.encoding import SaltedDocument, subject_id, vin_check_digit
-from node_adapter.errors import NodeAdapterError
+from node_adapter.exceptions import NodeAdapterError
 from node_adapter.indexer import IndexerCheckpoint
-from node_adapter.localchain import LocalChain, free_port, port_is_free
 from node_adapter.outbox import OutboxTx
 from node_adapter.runtime import Runtime
-from node_adapter.serving import BackgroundServer
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings
 from node_adapter.txworker import TxWorker
 

@@ -17,9 +17,9 @@ from consortium_portal.policy import default_policy
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import KindFlag, Suite
 from node_adapter.connection import ChainConnection
-from node_adapter.devchain import pass_proposal
-from node_adapter.errors import ChainError
-from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.dev.devchain import pass_proposal
+from node_adapter.dev.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.exceptions import ChainError
 from node_adapter.settings import DEV_CHAIN_IDS
 
 WEIGHT = 10

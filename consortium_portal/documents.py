@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from consortium_portal.errors import InvalidInputError
 from node_adapter.clients import Suite
 from node_adapter.encoding import SALT_KEY, record_digest
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 from node_adapter.readmodel import AttestationView, DisputeView, MemberAccountView
 
 

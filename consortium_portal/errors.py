@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from node_adapter.errors import NodeAdapterError
+from node_adapter.exceptions import NodeAdapterError
 
 
 class PortalError(NodeAdapterError):

@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from consortium_portal.errors import NotFoundError
 from node_adapter.clients import Suite
-from node_adapter.health import read
 from node_adapter.readmodel import LoanView, ReportView
+from node_adapter.shared.health import read
 
 BPS = 10_000
 

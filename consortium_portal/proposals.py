@@ -29,7 +29,7 @@ from consortium_portal.auth import Principal
 from consortium_portal.errors import InvalidInputError, NotFoundError
 from consortium_portal.models import MembershipApplication
 from node_adapter.clients import MembershipClient, MemberStatus, ProposalState, RegistryClient, Role, role_names
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 from node_adapter.readmodel import MemberAccountView, MemberView, ProposalView
 
 OPEN_STATES = (ProposalState.ACTIVE, ProposalState.QUEUED, ProposalState.READY)

@@ -1,7 +1,7 @@
 """The risk score as members see it: a vehicle's score, its breakdown and its history; a loan's; the calibration report.
 
-The oracle publishes its scores and models into node_adapter's shared tables (:mod:`node_adapter.risk`); this module
-reads them next to the read model, where the chain says what was anchored (a score's digest under kind 205, a
+The oracle publishes its scores and models into node_adapter's shared tables (:mod:`node_adapter.shared.risk`); this
+module reads them next to the read model, where the chain says what was anchored (a score's digest under kind 205, a
 model's under kind 206) and which risk warnings reached a loan. It never imports the oracle: a score document and a
 model's parameters are JSON, shown as they were anchored.
 
@@ -25,9 +25,9 @@ from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFound
 from consortium_portal.vehicles import subject_of
 from node_adapter.clients import Role, Suite
 from node_adapter.encoding import SaltedDocument
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 from node_adapter.readmodel import AttestationView, LoanView, ReportView
-from node_adapter.risk import (
+from node_adapter.shared.risk import (
     Calibration,
     RiskScoreRow,
     calibration_runs,

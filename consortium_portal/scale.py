@@ -5,7 +5,7 @@ dealer and an insurer are admitted by vote. Then, size after size (each size add
 
 - **load**: records about vehicles (``records_per_vehicle`` each: the dealer's odometer inspections, sent with
   ``attestReading``, alternating with the insurer's claims, sent with ``attest``; every document salted and digested
-  as the portal does) are sent as single attestations by :class:`node_adapter.bulkload.BulkLoader` (node-signed,
+  as the portal does) are sent as single attestations by :class:`consortium.bench.bulkload.BulkLoader` (node-signed,
   JSON-RPC batches, full blocks mined on demand, every receipt checked);
 - **gas per record**: from those receipts; and the same records anchored again as Merkle batches of ``batch_size``
   (the dealer's inspections and the insurer's claims, each in batches of their own kind), whose gas is divided by
@@ -37,16 +37,16 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 
+from consortium.bench.bulkload import FREE_GAS_ANVIL_ARGS, BulkLoader, LoadResult
+from consortium.serving import BackgroundServer
 from consortium_portal.app import PortalContext, create_app
 from consortium_portal.bench import CLAIM, INSPECTION, _sign_in, form_bench_consortium
 from consortium_portal.settings import PortalSettings
-from node_adapter.bulkload import FREE_GAS_ANVIL_ARGS, BulkLoader, LoadResult
 from node_adapter.clients import Suite
+from node_adapter.dev.localchain import LocalChain, free_port
 from node_adapter.encoding import JsonValue, SaltedDocument, subject_id, vin_check_digit
-from node_adapter.errors import NodeAdapterError
-from node_adapter.localchain import LocalChain, free_port
+from node_adapter.exceptions import NodeAdapterError
 from node_adapter.merkle import MerkleTree, batch_leaf
-from node_adapter.serving import BackgroundServer
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 ATTEST_GAS_LIMIT = 300_000

@@ -22,7 +22,7 @@ from consortium_portal.errors import InvalidInputError, NotFoundError
 from consortium_portal.intake.service import flags_of
 from node_adapter.clients import AlertKind, DmvEventKind, Severity
 from node_adapter.encoding import subject_id, validate_vin
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 from node_adapter.indexer import IndexerCheckpoint
 from node_adapter.readmodel import (
     AttestationView,

@@ -25,16 +25,16 @@ from starlette.datastructures import UploadFile
 
 from consortium_portal import applications, attest, auth, board, case_actions, files, oracle_view, proposals, records
 from consortium_portal.api import SESSION_COOKIE, RowId, get_context, get_principal
-from consortium_portal.app import PortalContext, revert_status
+from consortium_portal.app import PortalContext
 from consortium_portal.auth import Principal
 from consortium_portal.errors import InvalidInputError, PortalError
 from consortium_portal.kinds import CATALOGUE
 from consortium_portal.risk_view import latest_by_subject, verify_values
 from consortium_portal.vehicles import subject_of, vehicle_report
 from node_adapter.clients import STANDARD_TERMS, ContractClient, LoanTerms, RevokeReason, role_names
-from node_adapter.contract_errors import ContractRevert
-from node_adapter.devchain import DEV_WALLET_SIZE
-from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.dev.devchain import DEV_WALLET_SIZE
+from node_adapter.dev.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.exceptions import ContractRevert
 from node_adapter.settings import DEV_CHAIN_IDS
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -638,7 +638,7 @@ async def _uploaded(request: Request, missing: str) -> UploadFile:
 def _refused(exc: PortalError | ContractRevert) -> dict[str, Any]:
     """The status and message of a page that shows why a write was refused (by the portal or by the contract)."""
     if isinstance(exc, ContractRevert):
-        return {"status": revert_status(exc), "error": f"the contract refuses this: {exc}"}
+        return {"status": exc.http_status, "error": f"the contract refuses this: {exc}"}
     return {"status": exc.status, "error": str(exc)}
 
 

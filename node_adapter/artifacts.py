@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from node_adapter.errors import ArtifactError
+from node_adapter.exceptions import ArtifactError
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
 MANIFEST_NAME = "manifest.json"

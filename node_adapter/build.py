@@ -19,7 +19,7 @@ import solcx
 from eth_utils.crypto import keccak
 
 from node_adapter.artifacts import ARTIFACTS_DIR, MANIFEST_NAME, load_manifest
-from node_adapter.errors import ArtifactError, CompilationError
+from node_adapter.exceptions import ArtifactError, CompilationError
 from node_adapter.toolchain import SolcBinary, compiler_settings, project_root, resolve_solc
 
 logger = logging.getLogger(__name__)

@@ -42,9 +42,16 @@ from node_adapter.clients import (
     contract_spec,
     decode_event_args,
 )
-from node_adapter.connection import CONNECTION_ERRORS, ChainConnection, ChainUnavailableError
+from node_adapter.connection import CONNECTION_ERRORS, ChainConnection
 from node_adapter.encoding import SaltedDocument
-from node_adapter.errors import ChainIdMismatchError, EncodingError, NodeAdapterError
+from node_adapter.exceptions import (
+    BundleChainMismatchError,
+    BundleError,
+    BundleFormatError,
+    ChainUnavailableError,
+    EncodingError,
+    NodeAdapterError,
+)
 from node_adapter.indexer import IndexerCheckpoint
 from node_adapter.merkle import MerkleTree, batch_leaf, process_proof
 from node_adapter.readmodel import (
@@ -66,29 +73,6 @@ ZERO_HEX: Final = "0x" + "00" * 32
 T = TypeVar("T")
 
 # ------------------------------------------------------------------------------------------------------------- errors
-
-
-class BundleError(NodeAdapterError, ValueError):
-    """A proof bundle cannot be built or read."""
-
-
-class BundleFormatError(BundleError):
-    """A bundle file is not a well-formed bundle; ``field`` names the first wrong field (``attestations[0].uid``)."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        self.field = field
-        super().__init__(f"{field}: {message}" if field else message)
-
-
-class BundleChainMismatchError(ChainIdMismatchError):
-    """The node belongs to another chain than the bundle: nothing in the bundle can be checked there."""
-
-    def __init__(self, url: str, expected: int, actual: int) -> None:
-        super().__init__(url, expected, actual)
-        self.args = (
-            f"the bundle is about chain id {expected}, but the node at {url} reports chain id {actual}; "
-            f"verify it against a node of chain {expected}",
-        )
 
 
 # -------------------------------------------------------------------------------------------------------- statuses

@@ -52,7 +52,11 @@ from node_adapter.artifacts import load_artifact
 from node_adapter.connection import ChainConnection
 from node_adapter.contract_errors import abi_type, decode_revert, revert_data_of
 from node_adapter.deploy import Deployment
-from node_adapter.errors import ArtifactError, ChainError, EncodingError
+from node_adapter.exceptions import (
+    ArtifactError,
+    ContractArgumentError,
+    UnexpectedResultError,
+)
 from node_adapter.outbox import Outbox, OutboxTx, TxStatus
 
 Bytes32: TypeAlias = bytes | str
@@ -68,20 +72,6 @@ _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 
 
 # ------------------------------------------------------------------------------------------------------------- errors
-
-
-class ContractArgumentError(EncodingError, TypeError):
-    """An argument does not fit its ABI type (wrong type, size or range); raised before anything is submitted."""
-
-    def __init__(self, function: str, argument: str, problem: str) -> None:
-        self.function = function
-        self.argument = argument
-        self.problem = problem
-        super().__init__(f"{function}: {argument} {problem}")
-
-
-class UnexpectedResultError(ChainError):
-    """A node answered a view with data the ABI cannot decode (no contract at the address, or another contract)."""
 
 
 # ------------------------------------------------------------------------------------------------- roles and flags

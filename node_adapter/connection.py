@@ -21,7 +21,7 @@ from web3 import Web3
 from web3.exceptions import ProviderConnectionError
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from node_adapter.errors import ChainError, ChainIdMismatchError
+from node_adapter.exceptions import ChainError, ChainIdMismatchError, ChainUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +29,6 @@ T = TypeVar("T")
 
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (RequestException, OSError, ProviderConnectionError)
 """Errors that mean "this node did not answer" (as opposed to "the node answered with an error")."""
-
-
-class ChainUnavailableError(ChainError, ConnectionError):
-    """No configured node answers."""
 
 
 def _web3(url: str, timeout: float) -> Web3:

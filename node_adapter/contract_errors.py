@@ -1,9 +1,9 @@
 """Solidity custom errors as Python exceptions, decoded by selector from the committed artifacts.
 
 Every custom error declared in ``contracts/src`` becomes a subclass of :class:`ContractRevert` named like the error
-(``MembershipUnauthorizedAccount``), carrying the error's name and its arguments by name. The subclasses also derive
-from a category the portal maps to HTTP in one place: :class:`UnauthorizedRevert` (403), :class:`NotFoundRevert` (404),
-:class:`UnexpectedStateRevert` (409) and :class:`InvalidRequestRevert` (422, everything else).
+(``MembershipUnauthorizedAccount``), carrying the error's name and its arguments by name. Each also derives from the
+category :data:`CATEGORY` declares for it, whose ``http_status`` the portal answers with: :class:`UnauthorizedRevert`
+(403), :class:`NotFoundRevert` (404), :class:`UnexpectedStateRevert` (409), :class:`InvalidRequestRevert` (422).
 
     try:
         ...
@@ -14,17 +14,26 @@ from a category the portal maps to HTTP in one place: :class:`UnauthorizedRevert
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any
 
 from eth_abi.abi import decode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from node_adapter.artifacts import artifact_names, load_artifact
-from node_adapter.errors import ArtifactError, NodeAdapterError
+from node_adapter.exceptions import (
+    ArtifactError,
+    ContractRevert,
+    InvalidRequestRevert,
+    NotFoundRevert,
+    SolidityError,
+    SolidityPanic,
+    UnauthorizedRevert,
+    UnexpectedStateRevert,
+    UnknownRevert,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,85 +41,111 @@ ERROR_STRING_SELECTOR = keccak(text="Error(string)")[:4]
 PANIC_SELECTOR = keccak(text="Panic(uint256)")[:4]
 
 
-class ContractRevert(NodeAdapterError):
-    """A transaction or call reverted; subclasses are the contracts' custom errors."""
+# ---------------------------------------------------------------- categories
 
-    error_name: ClassVar[str] = "ContractRevert"
-    signature: ClassVar[str] = ""
-    selector: ClassVar[bytes] = b""
-    arg_names: ClassVar[tuple[str, ...]] = ()
-    arg_types: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, args_by_name: dict[str, Any] | None = None, *, data: bytes = b"") -> None:
-        self.args_by_name: dict[str, Any] = args_by_name or {}
-        self.data = data
-        shown = ", ".join(f"{k}={_show(v)}" for k, v in self.args_by_name.items())
-        super().__init__(f"{self.error_name}({shown})")
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"error": name, "args": {...}}`` with bytes as 0x-hex: the body the portal answers with."""
-        return {"error": self.error_name, "args": {k: jsonable(v) for k, v in self.args_by_name.items()}}
-
-
-class UnauthorizedRevert(ContractRevert, PermissionError):
-    """The caller may not do this (wrong role, not a member, suspended, not governance)."""
-
-
-class NotFoundRevert(ContractRevert, LookupError):
-    """The thing referred to does not exist."""
-
-
-class UnexpectedStateRevert(ContractRevert):
-    """The thing exists but is in a state that does not allow this."""
-
-
-class InvalidRequestRevert(ContractRevert, ValueError):
-    """The request itself is invalid (bad parameters, duplicates, expired signatures, ...)."""
-
-
-class SolidityError(InvalidRequestRevert):
-    """A string revert, ``Error(string)`` (none in our contracts; libraries may raise them)."""
-
-    error_name = "Error"
-
-
-class SolidityPanic(ContractRevert):
-    """A ``Panic(uint256)``: an assertion, overflow or bad array index inside a contract (a bug)."""
-
-    error_name = "Panic"
-
-
-class UnknownRevert(ContractRevert):
-    """Revert data whose selector no artifact declares (or no data at all)."""
-
-    error_name = "UnknownRevert"
-
-
-_CATEGORIES: tuple[tuple[re.Pattern[str], type[ContractRevert]], ...] = (
-    (
-        re.compile(
-            r"Unauthorized|OnlyGovernance|NotProposer|Not\w*Attester|NotLoanBank|NotCaseParty|NotAssigned"
-            r"|IneligibleVoter|Forbidden"
-        ),
-        UnauthorizedRevert,
+_DECLARED: dict[type[ContractRevert], tuple[str, ...]] = {
+    UnauthorizedRevert: (
+        "CollateralNotCaseParty",
+        "CollateralNotLoanBank",
+        "CollateralOnlyGovernance",
+        "CollateralUnauthorizedAccount",
+        "DisposalNotAssignedAgency",
+        "MembershipIneligibleVoter",
+        "MembershipNotProposer",
+        "MembershipOnlyGovernance",
+        "MembershipUnauthorizedAccount",
+        "RegistryNotAttester",
+        "RegistryNotBatchAttester",
+        "RegistryOnlyGovernance",
+        "RegistryUnauthorizedAccount",
+        "RegistryUnauthorizedAttester",
     ),
-    (re.compile(r"Unknown|NotFound|NoActiveLoan"), NotFoundRevert),
-    (
-        re.compile(
-            r"Unexpected\w*(State|Status)|Already|Exists|Duplicate|InProgress|CurePeriodRunning|DeadlineNotPassed"
-            r"|NotEscalated|LastGovernor|LastAccount|KindInactive|StaleValuation"
-        ),
-        UnexpectedStateRevert,
+    NotFoundRevert: (
+        "CollateralNoActiveLoan",
+        "CollateralUnknownCase",
+        "CollateralUnknownLoan",
+        "MembershipUnknownMember",
+        "MembershipUnknownProposal",
+        "RegistryUnknownBatch",
+        "RegistryUnknownDispute",
+        "RegistryUnknownKind",
+        "RegistryUnknownRecord",
     ),
-)
-"""Error name patterns, tried in order; an error matching none is an :class:`InvalidRequestRevert`."""
+    UnexpectedStateRevert: (
+        "CollateralCaseInProgress",
+        "CollateralLienExists",
+        "CollateralStaleValuation",
+        "CollateralUnexpectedCaseState",
+        "CollateralUnexpectedLienStatus",
+        "DisposalAlreadyEscalated",
+        "DisposalCurePeriodRunning",
+        "DisposalDeadlineNotPassed",
+        "DisposalNotEscalated",
+        "MembershipAccountAlreadyBound",
+        "MembershipAlreadyVoted",
+        "MembershipLastAccount",
+        "MembershipLastGovernor",
+        "MembershipUnexpectedProposalState",
+        "MembershipUnexpectedStatus",
+        "RegistryAlreadyRevoked",
+        "RegistryBatchAlreadyRevoked",
+        "RegistryDisputeExists",
+        "RegistryDuplicateDigest",
+        "RegistryKindExists",
+        "RegistryKindInactive",
+        "RegistryUnexpectedDisputeState",
+    ),
+    InvalidRequestRevert: (
+        "CollateralInvalidAmounts",
+        "CollateralInvalidMembership",
+        "CollateralInvalidParameters",
+        "CollateralInvalidScore",
+        "CollateralInvalidSubject",
+        "CollateralInvalidTerms",
+        "CollateralInvalidValuationPolicy",
+        "CollateralMissingEvidence",
+        "CreditPointsInvalidParameters",
+        "DisposalInvalidAgency",
+        "MembershipAccountNotBound",
+        "MembershipCallFailed",
+        "MembershipInvalidAccount",
+        "MembershipInvalidParameters",
+        "MembershipInvalidProposal",
+        "MembershipInvalidRoles",
+        "MembershipNoAccounts",
+        "RegistryExpiredSignature",
+        "RegistryInvalidBatch",
+        "RegistryInvalidDigest",
+        "RegistryInvalidExpiry",
+        "RegistryInvalidKind",
+        "RegistryInvalidMembership",
+        "RegistryInvalidSignature",
+        "RegistryInvalidSupersede",
+        "RegistryNotOdometerKind",
+        "RegistryOdometerRollback",
+        "RegistryOwnRecordDispute",
+        "RegistryReadingRequired",
+        # OpenZeppelin's, raised inside our contracts: a reused nonce, a string beyond a ShortString
+        "InvalidAccountNonce",
+        "InvalidShortString",
+        "StringTooLong",
+    ),
+}
+CATEGORY: Mapping[str, type[ContractRevert]] = {name: base for base, names in _DECLARED.items() for name in names}
+"""Every custom error the contracts declare, by name, with its category (which sets its HTTP status).
+
+A new error goes here when it is added to ``contracts/src``; a test fails while one is missing. An error the table does
+not know (a newer contract than this code) is treated as an invalid request, and logged.
+"""
 
 
-def _category(name: str) -> type[ContractRevert]:
-    for pattern, base in _CATEGORIES:
-        if pattern.search(name):
-            return base
-    return InvalidRequestRevert
+def category_of(name: str) -> type[ContractRevert]:
+    """The category of the custom error called ``name`` (:data:`CATEGORY`)."""
+    found = CATEGORY.get(name)
+    if found is None:
+        logger.warning("contract error %s has no declared category: treated as an invalid request", name)
+        return InvalidRequestRevert
+    return found
 
 
 def abi_type(entry: dict[str, Any]) -> str:
@@ -141,7 +176,7 @@ def error_registry() -> dict[bytes, type[ContractRevert]]:
                 continue
             cls = type(
                 entry["name"],
-                (_category(entry["name"]),),
+                (category_of(entry["name"]),),
                 {
                     "error_name": entry["name"],
                     "signature": signature,
@@ -196,20 +231,3 @@ def decode_revert(data: bytes | str | None) -> ContractRevert:
     except Exception as exc:  # malformed payload: report it as unknown, with the raw data
         logger.debug("cannot decode revert data 0x%s: %s", data.hex(), exc)
     return UnknownRevert({"data": data}, data=data)
-
-
-def jsonable(value: Any) -> Any:
-    """A decoded ABI value as JSON: bytes as 0x-hex, structs as objects, integers beyond 2**53 as decimal strings."""
-    if isinstance(value, bytes):  # HexBytes too
-        return "0x" + bytes(value).hex()
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Mapping):  # dicts and web3's AttributeDict (struct arguments)
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-        return str(value)
-    return value
-
-
-def _show(value: Any) -> str:
-    return str(jsonable(value))

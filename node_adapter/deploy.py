@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from web3 import Web3
 
 from node_adapter.artifacts import load_artifact
-from node_adapter.errors import ArtifactError, NodeAdapterError
+from node_adapter.exceptions import ArtifactError, DeploymentError
 from node_adapter.outbox import Outbox, OutboxTx
 from node_adapter.progress import Progress
 from node_adapter.txworker import TxWorker
@@ -30,10 +30,6 @@ logger = logging.getLogger(__name__)
 
 SUITE = ("Membership", "EvidenceRegistry", "CollateralManager")
 """Deployed contracts, in deployment order."""
-
-
-class DeploymentError(NodeAdapterError, RuntimeError):
-    """The suite could not be deployed, or a manifest does not match the chain."""
 
 
 class SuiteParameters(BaseModel):

@@ -30,7 +30,7 @@ from typing import Final, TypeAlias
 import rfc8785
 from eth_utils.crypto import keccak
 
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 
 JsonValue: TypeAlias = bool | int | float | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"] | None
 """What ``canonical_json`` accepts: JSON's scalars, sequences (list, tuple) as arrays and mappings as objects."""

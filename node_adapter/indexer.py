@@ -30,7 +30,8 @@ from web3.exceptions import BlockNotFound
 from web3.types import EventData, FilterParams, LogReceipt
 
 from node_adapter.connection import ChainConnection
-from node_adapter.contract_errors import abi_type, jsonable
+from node_adapter.contract_errors import abi_type
+from node_adapter.exceptions import jsonable
 from node_adapter.progress import Progress
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from typing import Final
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 
 LEAF_DOMAIN: Final = keccak(b"VehicleEvidence.BatchLeaf.v1")
 """Domain separator of batch leaves, ``keccak256("VehicleEvidence.BatchLeaf.v1")`` as in the registry contract."""

@@ -27,28 +27,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
-from node_adapter.contract_errors import ContractRevert, decode_revert
-from node_adapter.errors import NodeAdapterError
-
-
-class OutboxError(NodeAdapterError):
-    """Root of outbox errors."""
-
-
-class InvalidWriteError(OutboxError, ValueError):
-    """A write that cannot be recorded as given (says what is wrong)."""
-
-
-class IdempotencyConflictError(OutboxError, ValueError):
-    """The idempotency key was used before for a different write."""
-
-
-class OutboxTimeoutError(OutboxError, TimeoutError):
-    """A write did not reach a final state in the time the caller waited (it is still in the outbox)."""
-
-
-class TransactionFailedError(OutboxError):
-    """The outbox gave up on a write (not a revert: e.g. it could not be signed for this account)."""
+from node_adapter.contract_errors import decode_revert
+from node_adapter.exceptions import (
+    ContractRevert,
+    IdempotencyConflictError,
+    InvalidWriteError,
+    OutboxError,
+    OutboxTimeoutError,
+    TransactionFailedError,
+)
 
 
 class TxStatus(StrEnum):

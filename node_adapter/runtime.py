@@ -14,17 +14,10 @@ from web3 import Web3
 from node_adapter.artifacts import load_artifact
 from node_adapter.connection import ChainConnection
 from node_adapter.db import create_schema, make_engine
-from node_adapter.deploy import (
-    Deployment,
-    DeploymentError,
-    SuiteParameters,
-    deploy_suite,
-    is_live,
-    load_deployment,
-    save_deployment,
-)
+from node_adapter.deploy import Deployment, SuiteParameters, deploy_suite, is_live, load_deployment, save_deployment
+from node_adapter.dev.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.exceptions import DeploymentError
 from node_adapter.indexer import EventIndexer, WatchedContract
-from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
 from node_adapter.outbox import Outbox
 from node_adapter.progress import Progress
 from node_adapter.readmodel import all_projections

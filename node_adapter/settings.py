@@ -18,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from node_adapter.errors import NodeAdapterError, ToolchainError
+from node_adapter.exceptions import SettingsError, ToolchainError
 from node_adapter.toolchain import project_root
 
 DEV_CHAIN_IDS = frozenset({31337, 1337})
@@ -28,10 +28,6 @@ DEV_CONSORTIUM_KEY = hashlib.sha256(
     b"VehicleEvidence dev-chain consortium key (public, for local chains only)"
 ).digest()
 """The subject-id key used on dev chains when none is configured; public, so refused on any other chain."""
-
-
-class SettingsError(NodeAdapterError, ValueError):
-    """The settings are inconsistent or point at something unusable (says which setting)."""
 
 
 def _default_state_dir() -> Path:

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from node_adapter.errors import ToolchainError
+from node_adapter.exceptions import ToolchainError
 
 SOLC_VERSION = "0.8.37"
 """The Solidity compiler version every artifact is built with (pinned in package.json as ``solc``)."""

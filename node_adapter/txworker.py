@@ -37,9 +37,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
-from node_adapter.connection import ChainConnection, ChainUnavailableError
-from node_adapter.contract_errors import ContractRevert, UnknownRevert, decode_revert, revert_data_of
+from node_adapter.connection import ChainConnection
+from node_adapter.contract_errors import decode_revert, revert_data_of
 from node_adapter.db import is_postgres
+from node_adapter.exceptions import ChainUnavailableError, ContractRevert, UnknownRevert
 from node_adapter.outbox import IN_FLIGHT, NonceCursor, Outbox, OutboxTx, TxAttempt, TxStatus, error_fields
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from node_adapter.clients import Suite
 from node_adapter.connection import connect
-from node_adapter.localchain import LocalChain, free_port
+from node_adapter.dev.localchain import LocalChain, free_port
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
 from node_adapter.txworker import TxPolicy, TxWorker

@@ -20,10 +20,10 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+from consortium.supervisor import ServiceSpec, http_ready, output_ready
 from node_adapter.db import make_engine
 from node_adapter.progress import progress_bar
 from node_adapter.settings import NodeAdapterSettings, get_settings
-from node_adapter.supervisor import ServiceSpec, http_ready, output_ready
 from oracle.pipeline import create_oracle_schema, oracle_status
 from oracle.residual import held_out_error
 from oracle.service import open_service
@@ -40,7 +40,7 @@ console = Console()
 
 RUNNING = "oracle running"
 """What ``consortium oracle run`` prints once its jobs run (``consortium up`` waits for it)."""
-CONSORTIUM = [sys.executable, "-m", "node_adapter.cli"]
+CONSORTIUM = [sys.executable, "-m", "consortium.cli"]
 """The ``consortium`` command line of this interpreter."""
 
 

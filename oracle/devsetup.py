@@ -25,9 +25,9 @@ from web3 import Web3
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import Role, Suite, ValuationPolicy
 from node_adapter.deploy import Deployment
-from node_adapter.devchain import dev_member, pass_proposal
-from node_adapter.errors import ChainError
-from node_adapter.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.dev.devchain import dev_member, pass_proposal
+from node_adapter.dev.localchain import DEV_MNEMONIC, dev_accounts
+from node_adapter.exceptions import ChainError
 from node_adapter.settings import DEV_CHAIN_IDS
 from oracle.pipeline import KINDS
 from oracle.risk.job import RISK_KIND_ROLES
@@ -38,7 +38,7 @@ RISK_REPORTER_ROLES = Role.TELEMATICS_ORACLE
 DEV_SIGNERS: dict[str, int] = {
     label: dev_member(label).index for label in ("bank", "dmv", "telematics", "price-1", "price-2", "price-3")
 }
-"""Dev-account index of each oracle signer (``node_adapter.devchain.DEV_MEMBERS`` says who plays what)."""
+"""Dev-account index of each oracle signer (``node_adapter.dev.devchain.DEV_MEMBERS`` says who plays what)."""
 DEV_AGENCY = dev_member("agency").index
 DEV_VALUATION_QUORUM = 2
 """A valuation counts once two of the three price oracles agree on it (their median)."""

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from node_adapter.encoding import validate_vin
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 from oracle.settings import SourceName
 
 

@@ -49,9 +49,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from node_adapter.clients import STANDARD_TERMS, DmvEventKind, LienStatus, RevokeReason, Suite
-from node_adapter.contract_errors import ContractRevert
 from node_adapter.db import create_tables
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id
+from node_adapter.exceptions import ContractRevert
 from node_adapter.merkle import MerkleTree, batch_leaf
 from node_adapter.outbox import Outbox, OutboxTx, TxStatus
 from node_adapter.settings import subject_key_for

@@ -31,11 +31,11 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy.exc import DBAPIError
 
 from node_adapter.clients import Suite
-from node_adapter.connection import ChainUnavailableError
-from node_adapter.health import create_health_schema, publish
+from node_adapter.exceptions import ChainUnavailableError
 from node_adapter.progress import Progress
 from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, load_keystore
+from node_adapter.shared.health import create_health_schema, publish
 from node_adapter.txworker import TxWorker
 from oracle.pipeline import Oracle
 from oracle.risk.job import RiskScorer

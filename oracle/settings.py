@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from node_adapter.errors import NodeAdapterError
+from node_adapter.exceptions import NodeAdapterError
 
 SourceName = Literal["dmv", "telematics", "market", "loans"]
 SOURCE_NAMES: tuple[SourceName, ...] = ("dmv", "telematics", "market", "loans")

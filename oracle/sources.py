@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from node_adapter.errors import NodeAdapterError
+from node_adapter.exceptions import NodeAdapterError
 
 logger = logging.getLogger(__name__)
 

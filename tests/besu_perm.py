@@ -21,7 +21,7 @@ from typing import Any
 
 import tomli_w
 
-from node_adapter.localchain import free_port
+from node_adapter.dev.localchain import free_port
 
 ENODE = re.compile(r"^enode://([0-9a-fA-F]{128})@([^:]+):(\d+)(\?discport=(\d+))?$")
 ERRORS = {

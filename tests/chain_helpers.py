@@ -12,8 +12,8 @@ from web3.contract.contract import ContractFunction
 from web3.types import RPCEndpoint, TxReceipt
 
 from node_adapter.artifacts import load_artifact
-from node_adapter.chainutil import deploy
-from node_adapter.localchain import LocalChain
+from node_adapter.dev.chainutil import deploy
+from node_adapter.dev.localchain import LocalChain
 
 
 @contextlib.contextmanager

@@ -17,9 +17,9 @@ from web3 import Web3
 
 from node_adapter.connection import connect
 from node_adapter.db import create_schema, make_engine
-from node_adapter.errors import ToolchainError
-from node_adapter.localchain import LocalChain, free_port
-from node_adapter.pgcluster import PrivatePostgres
+from node_adapter.dev.localchain import LocalChain, free_port
+from node_adapter.dev.pgcluster import PrivatePostgres
+from node_adapter.exceptions import ToolchainError
 from tests.chain_helpers import isolated
 
 

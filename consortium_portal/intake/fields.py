@@ -22,7 +22,7 @@ from typing import Final
 from pydantic import BaseModel, Field
 
 from node_adapter.encoding import validate_vin
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 
 
 class DocType(StrEnum):

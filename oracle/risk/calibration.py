@@ -22,7 +22,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from node_adapter.risk import Calibration
+from node_adapter.shared.risk import Calibration
 from oracle.risk.model import (
     FAMILY,
     FEATURE_NAMES,

@@ -20,9 +20,9 @@ from sqlmodel import Session
 from node_adapter.clients import Suite
 from node_adapter.encoding import SaltedDocument
 from node_adapter.outbox import Outbox
-from node_adapter.risk import CalibrationResult, score_by_digest
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings, get_settings
+from node_adapter.shared.risk import CalibrationResult, score_by_digest
 from oracle.risk.calibration import calibrate_simulated
 from oracle.risk.job import RISK_MODEL_KIND, RISK_SCORE_KIND, anchor_model, model_key
 from oracle.risk.model import (

@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from node_adapter.clients import LienStatus, RegistryClient, Role
 from node_adapter.encoding import SaltedDocument, canonical_json
 from node_adapter.outbox import Outbox, TxStatus
-from node_adapter.risk import AnchorStatus, RiskModelRow, RiskScoreRow, create_risk_schema
+from node_adapter.shared.risk import AnchorStatus, RiskModelRow, RiskScoreRow, create_risk_schema
 from oracle.pipeline import REPORT_GAS_LIMIT, Oracle
 from oracle.risk.evidence import evidence_mark, vehicle_inputs
 from oracle.risk.model import (

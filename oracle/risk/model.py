@@ -33,8 +33,8 @@ from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field
 
 from node_adapter.encoding import canonical_json
-from node_adapter.errors import NodeAdapterError
-from node_adapter.risk import Calibration
+from node_adapter.exceptions import NodeAdapterError
+from node_adapter.shared.risk import Calibration
 
 FAMILY = "risk/1"
 """The feature set and transforms below; a parameters file names the family it was calibrated for."""

@@ -38,17 +38,17 @@ from sqlmodel import Session, col, select
 
 from node_adapter.clients import DmvEventKind, Suite
 from node_adapter.encoding import SaltedDocument, canonical_json
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 from node_adapter.outbox import Outbox
 from node_adapter.readmodel import AttestationView, CaseTransitionView, CaseView, LoanView, ReportView
-from node_adapter.risk import (
+from node_adapter.settings import DEV_CHAIN_IDS
+from node_adapter.shared.risk import (
     CalibrationResult,
     RiskCalibrationRun,
     RiskModelRow,
     RiskScoreRow,
     create_risk_schema,
 )
-from node_adapter.settings import DEV_CHAIN_IDS
 from oracle.risk.calibration import calibrate
 from oracle.risk.job import RISK_SCORE_KIND, anchor_model
 from oracle.risk.model import FAMILY, ModelParameters, RiskModelError, load_parameters

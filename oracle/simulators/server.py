@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from node_adapter.localchain import free_port
-from node_adapter.serving import BackgroundServer, ServerError
+from consortium.serving import BackgroundServer, ServerError
+from node_adapter.dev.localchain import free_port
 from oracle.simulators.apps import create_app
 from oracle.simulators.simulation import Simulation
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from node_adapter.pgcluster import PrivatePostgres
+from node_adapter.dev.pgcluster import PrivatePostgres
 from tests.chaos.servers import small_disk
 from tests.chaos.system import Scale, System, make_system
 

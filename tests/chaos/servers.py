@@ -1,5 +1,5 @@
 """Disks a fault test owns, so that filling them touches nothing else on the machine. (The PostgreSQL server a fault
-test restarts at will is a private cluster of its own: ``node_adapter.pgcluster.PrivatePostgres``.)"""
+test restarts at will is a private cluster of its own: ``node_adapter.dev.pgcluster.PrivatePostgres``.)"""
 
 from __future__ import annotations
 

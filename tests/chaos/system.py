@@ -21,15 +21,15 @@ from eth_account.signers.local import LocalAccount
 from sqlmodel import Session, select
 from web3 import Web3
 
+from consortium.serving import BackgroundServer
 from consortium_portal.app import PortalContext, create_app
 from consortium_portal.devsetup import register_dev_kinds
 from consortium_portal.settings import PortalSettings
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import Role
 from node_adapter.connection import connect
-from node_adapter.devchain import pass_proposal
-from node_adapter.localchain import DEV_MNEMONIC, LocalChain, dev_accounts, free_port
-from node_adapter.serving import BackgroundServer
+from node_adapter.dev.devchain import pass_proposal
+from node_adapter.dev.localchain import DEV_MNEMONIC, LocalChain, dev_accounts, free_port
 from node_adapter.settings import NodeAdapterSettings
 from oracle.devsetup import DEV_SIGNERS
 from oracle.store import LoanLink

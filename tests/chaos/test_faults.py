@@ -15,9 +15,9 @@ import pytest
 from hexbytes import HexBytes
 
 from node_adapter.db import create_schema, make_engine
-from node_adapter.devchain import increase_time
+from node_adapter.dev.devchain import increase_time
+from node_adapter.dev.pgcluster import PrivatePostgres
 from node_adapter.indexer import EventIndexer
-from node_adapter.pgcluster import PrivatePostgres
 from node_adapter.readmodel import all_projections
 from oracle.store import utcnow
 from tests.chaos.invariants import assert_read_model_matches_rebuild, check_invariants

@@ -13,10 +13,10 @@ from web3.contract import Contract
 
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import Role as Roles
-from node_adapter.chainutil import send_and_wait
+from node_adapter.dev.chainutil import send_and_wait
 from node_adapter.deploy import Deployment
-from node_adapter.devchain import increase_time, pass_proposal
-from node_adapter.localchain import LocalChain
+from node_adapter.dev.devchain import increase_time, pass_proposal
+from node_adapter.dev.localchain import LocalChain
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
 

@@ -9,7 +9,7 @@ import pytest
 
 from node_adapter.artifacts import ARTIFACTS_DIR, MANIFEST_NAME, artifact_names, load_artifact, load_manifest
 from node_adapter.build import build_artifacts, stale_artifacts
-from node_adapter.errors import ArtifactError
+from node_adapter.exceptions import ArtifactError
 from node_adapter.toolchain import foundry_bin, project_root
 
 ROOT = project_root()

@@ -18,26 +18,18 @@ from web3 import Web3
 from web3.contract import Contract
 
 from node_adapter.artifacts import load_artifact
-from node_adapter.bundle import (
-    BatchRecordRef,
-    BundleChainMismatchError,
-    BundleFormatError,
-    BundleReport,
-    ProofBundle,
-    build_bundle,
-    parse_bundle,
-    verify_bundle,
-)
-from node_adapter.chainutil import send_and_wait
+from node_adapter.bundle import BatchRecordRef, BundleReport, ProofBundle, build_bundle, parse_bundle, verify_bundle
 from node_adapter.clients import Suite
-from node_adapter.connection import ChainConnection, ChainUnavailableError
-from node_adapter.localchain import LocalChain, free_port
+from node_adapter.connection import ChainConnection
+from node_adapter.dev.chainutil import send_and_wait
+from node_adapter.dev.localchain import LocalChain, free_port
+from node_adapter.exceptions import BundleChainMismatchError, BundleFormatError, ChainUnavailableError
 from node_adapter.merkle import MerkleTree
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
 from tests.contracts.test_main_flow import INSPECTION, SUBJECT, FlowResult, run_main_flow
 
-CONSORTIUM = [sys.executable, "-m", "node_adapter.cli"]
+CONSORTIUM = [sys.executable, "-m", "consortium.cli"]
 
 
 @dataclass

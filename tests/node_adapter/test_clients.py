@@ -24,7 +24,6 @@ from node_adapter.clients import (
     CaseState,
     Cause,
     CollateralClient,
-    ContractArgumentError,
     ContractClient,
     Kind,
     KindFlag,
@@ -49,16 +48,18 @@ from node_adapter.clients import (
     role_names,
 )
 from node_adapter.connection import ChainConnection
-from node_adapter.contract_errors import (
+from node_adapter.contract_errors import error_class
+from node_adapter.dev.devchain import increase_time
+from node_adapter.dev.localchain import LocalChain
+from node_adapter.exceptions import (
+    ContractArgumentError,
+    EncodingError,
     InvalidRequestRevert,
+    NodeAdapterError,
     NotFoundRevert,
     UnauthorizedRevert,
     UnexpectedStateRevert,
-    error_class,
 )
-from node_adapter.devchain import increase_time
-from node_adapter.errors import EncodingError, NodeAdapterError
-from node_adapter.localchain import LocalChain
 from node_adapter.outbox import Outbox, OutboxTx, TxStatus
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings

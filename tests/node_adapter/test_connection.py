@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from node_adapter.connection import ChainConnection, ChainUnavailableError
-from node_adapter.errors import ChainIdMismatchError
-from node_adapter.localchain import LocalChain, free_port
+from node_adapter.connection import ChainConnection
+from node_adapter.dev.localchain import LocalChain, free_port
+from node_adapter.exceptions import ChainIdMismatchError, ChainUnavailableError
 
 
 def test_fails_over_to_the_next_node_and_back() -> None:

@@ -4,7 +4,8 @@ from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from node_adapter.artifacts import artifact_names, load_artifact
-from node_adapter.contract_errors import (
+from node_adapter.contract_errors import CATEGORY, category_of, decode_revert, error_class, error_registry
+from node_adapter.exceptions import (
     InvalidRequestRevert,
     NotFoundRevert,
     SolidityError,
@@ -12,9 +13,6 @@ from node_adapter.contract_errors import (
     UnauthorizedRevert,
     UnexpectedStateRevert,
     UnknownRevert,
-    decode_revert,
-    error_class,
-    error_registry,
 )
 
 
@@ -43,6 +41,30 @@ def test_every_error_decodes_to_its_class_with_named_arguments() -> None:
         assert decoded.error_name == cls.error_name
         assert list(decoded.args_by_name) == list(cls.arg_names)
         assert decoded.to_json()["error"] == cls.error_name
+
+
+def test_every_contract_error_has_a_declared_category_and_the_table_names_no_other() -> None:
+    declared_in_abi = {
+        entry["name"] for name in artifact_names() for entry in load_artifact(name).abi if entry["type"] == "error"
+    }
+    undeclared = sorted(declared_in_abi - set(CATEGORY))
+    assert undeclared == [], f"add these contract errors to node_adapter.contract_errors.CATEGORY: {undeclared}"
+    assert sorted(set(CATEGORY) - declared_in_abi) == [], "CATEGORY names errors no contract declares"
+    for cls in error_registry().values():
+        assert cls.__mro__[1] is CATEGORY[cls.error_name]
+
+
+def test_the_http_status_is_declared_by_the_category() -> None:
+    assert error_class("MembershipUnauthorizedAccount").http_status == 403
+    assert error_class("CollateralUnknownLoan").http_status == 404
+    assert error_class("CollateralUnexpectedCaseState").http_status == 409
+    assert error_class("RegistryInvalidDigest").http_status == 422
+    assert SolidityPanic.http_status == 500
+    assert UnknownRevert.http_status == 500
+
+
+def test_an_error_the_table_does_not_know_is_an_invalid_request() -> None:
+    assert category_of("RegistrySomethingNew") is InvalidRequestRevert
 
 
 def test_categories_follow_the_error_names() -> None:

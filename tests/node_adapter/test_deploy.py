@@ -9,16 +9,9 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from node_adapter.deploy import (
-    SUITE,
-    DeploymentError,
-    SuiteParameters,
-    deploy_suite,
-    is_live,
-    load_deployment,
-    manifest_path,
-)
-from node_adapter.localchain import LocalChain, free_port
+from node_adapter.deploy import SUITE, SuiteParameters, deploy_suite, is_live, load_deployment, manifest_path
+from node_adapter.dev.localchain import LocalChain, free_port
+from node_adapter.exceptions import DeploymentError
 from node_adapter.outbox import TxStatus
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
@@ -107,7 +100,7 @@ def test_missing_and_malformed_manifests_are_clear_errors(tmp_path: Path) -> Non
 
 def test_bench_gas_prints_ours_against_eas() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "node_adapter.cli", "bench", "gas", "--json"],
+        [sys.executable, "-m", "consortium.cli", "bench", "gas", "--json"],
         capture_output=True,
         text=True,
         check=True,
@@ -132,7 +125,7 @@ def test_deploy_index_and_status_commands(chain: LocalChain, tmp_path: Path) -> 
            "NODE_ADAPTER_NETWORK": "cli", "COLUMNS": "200"}  # fmt: skip
 
     def consortium(*args: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "node_adapter.cli", *args], capture_output=True, text=True,
+        result = subprocess.run([sys.executable, "-m", "consortium.cli", *args], capture_output=True, text=True,
                                 env=env, timeout=300, check=False)  # fmt: skip
         assert result.returncode == 0, result.stderr
         return result.stdout
@@ -151,7 +144,7 @@ def test_deploy_index_and_status_commands(chain: LocalChain, tmp_path: Path) -> 
 def test_bench_throughput_prints_every_figure() -> None:
     command = ["bench", "throughput", "--json", "--block-time", "0.5", "--pipelined", "60", "--batch-records", "500"]
     out = subprocess.run(
-        [sys.executable, "-m", "node_adapter.cli", *command], capture_output=True, text=True, check=True, timeout=600
+        [sys.executable, "-m", "consortium.cli", *command], capture_output=True, text=True, check=True, timeout=600
     ).stdout
     report = json.loads(out)
     for key in ("sequential_tx_per_s", "pipelined_tx_per_s", "batch_records_per_s", "indexer_events_per_s"):

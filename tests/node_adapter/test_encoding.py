@@ -30,7 +30,7 @@ from node_adapter.encoding import (
     validate_vin,
     vin_check_digit,
 )
-from node_adapter.errors import EncodingError, NodeAdapterError
+from node_adapter.exceptions import EncodingError, NodeAdapterError
 
 SALT_A = "0x" + "11" * 32
 SALT_B = "0x" + "22" * 32

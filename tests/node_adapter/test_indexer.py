@@ -14,8 +14,8 @@ from web3.contract import Contract
 
 from node_adapter.connection import ChainConnection
 from node_adapter.db import create_schema, make_engine
+from node_adapter.dev.localchain import LocalChain
 from node_adapter.indexer import ChainEvent, EventIndexer, WatchedContract
-from node_adapter.localchain import LocalChain
 from node_adapter.readmodel import MemberAccountView, MemberView, membership_projection
 from tests.chain_helpers import as_governance, deploy_membership
 

@@ -14,8 +14,8 @@ from eth_account import Account
 from web3 import Web3
 
 from node_adapter.connection import connect
-from node_adapter.errors import ChainError, ChainIdMismatchError, PortInUseError
-from node_adapter.localchain import DEV_MNEMONIC, LocalChain, dev_accounts, free_port
+from node_adapter.dev.localchain import DEV_MNEMONIC, LocalChain, dev_accounts, free_port
+from node_adapter.exceptions import ChainError, ChainIdMismatchError, PortInUseError
 from tests.chain_helpers import isolated
 
 
@@ -108,7 +108,7 @@ def test_no_orphan_node_when_the_parent_is_killed(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import sys, time
-        from node_adapter.localchain import LocalChain
+        from node_adapter.dev.localchain import LocalChain
         node = LocalChain(port={free_port()}).start()
         print(node.pid, flush=True)
         time.sleep(600)

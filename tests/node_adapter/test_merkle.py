@@ -10,7 +10,7 @@ from eth_utils.crypto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node_adapter.errors import EncodingError
+from node_adapter.exceptions import EncodingError
 from node_adapter.merkle import LEAF_DOMAIN, MerkleTree, batch_leaf, node_hash, process_proof, verify
 
 

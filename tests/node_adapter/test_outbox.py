@@ -28,8 +28,9 @@ from node_adapter.artifacts import load_artifact
 from node_adapter.connection import ChainConnection
 from node_adapter.contract_errors import error_class
 from node_adapter.db import create_schema, make_engine
-from node_adapter.localchain import LocalChain, free_port
-from node_adapter.outbox import IdempotencyConflictError, Outbox, OutboxTimeoutError, OutboxTx, TxAttempt, TxStatus
+from node_adapter.dev.localchain import LocalChain, free_port
+from node_adapter.exceptions import IdempotencyConflictError, OutboxTimeoutError
+from node_adapter.outbox import Outbox, OutboxTx, TxAttempt, TxStatus
 from node_adapter.txworker import TxPolicy, TxWorker
 
 T = TypeVar("T")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from node_adapter.errors import ToolchainError
-from node_adapter.pgcluster import PrivatePostgres
+from node_adapter.dev.pgcluster import PrivatePostgres
+from node_adapter.exceptions import ToolchainError
 from node_adapter.toolchain import postgres_bin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def test_the_cluster_is_stopped_and_removed_when_its_owner_is_killed(tmp_path: P
             "-c",
             textwrap.dedent(f"""
             import time
-            from node_adapter.pgcluster import PrivatePostgres
+            from node_adapter.dev.pgcluster import PrivatePostgres
             server = PrivatePostgres().__enter__()
             open({str(report)!r}, "w").write(str(server.root))
             time.sleep(600)

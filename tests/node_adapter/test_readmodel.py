@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from node_adapter.localchain import LocalChain
+from node_adapter.dev.localchain import LocalChain
 from node_adapter.readmodel import (
     AttestationView,
     CaseTransitionView,

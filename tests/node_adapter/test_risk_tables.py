@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from node_adapter.risk import (
+from node_adapter.shared.risk import (
     AnchorStatus,
     CalibrationResult,
     RiskCalibrationRun,

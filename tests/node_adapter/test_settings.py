@@ -7,7 +7,8 @@ import pytest
 from eth_account import Account
 from pydantic import ValidationError
 
-from node_adapter.settings import DEV_CONSORTIUM_KEY, NodeAdapterSettings, SettingsError
+from node_adapter.exceptions import SettingsError
+from node_adapter.settings import DEV_CONSORTIUM_KEY, NodeAdapterSettings
 
 KEY = "0x" + "42" * 32
 

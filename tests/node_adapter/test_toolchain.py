@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from node_adapter.errors import ToolchainError
+from node_adapter.exceptions import ToolchainError
 from node_adapter.toolchain import SOLC_VERSION, compiler_settings, npm_bin, project_root, resolve_solc
 
 FRONTEND = project_root() / "scripts" / "solc"

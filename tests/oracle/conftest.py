@@ -23,8 +23,8 @@ from web3 import Web3
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import Parameters, Suite
 from node_adapter.db import create_schema, make_engine
-from node_adapter.devchain import pass_proposal
-from node_adapter.localchain import DEV_MNEMONIC, LocalChain, dev_accounts
+from node_adapter.dev.devchain import pass_proposal
+from node_adapter.dev.localchain import DEV_MNEMONIC, LocalChain, dev_accounts
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
 from oracle.devsetup import dev_signers, setup_dev_consortium
@@ -212,7 +212,7 @@ def oracle_process(rig: OracleRig, log: Path, *, batch_size: int) -> subprocess.
         "ORACLE_BATCH_SIZE": str(batch_size),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "node_adapter.cli", "oracle", "run"],
+        [sys.executable, "-m", "consortium.cli", "oracle", "run"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),

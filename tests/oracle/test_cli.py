@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from node_adapter.localchain import free_port
+from node_adapter.dev.localchain import free_port
 from tests.oracle.conftest import OracleRig
 
 
@@ -21,7 +21,7 @@ def _consortium(
     *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "node_adapter.cli", *args],
+        [sys.executable, "-m", "consortium.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -72,7 +72,7 @@ def _up(state_dir: Path, log: Path, portal_port: int) -> subprocess.Popen[bytes]
         "ORACLE_INTERVAL": "0.5",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "node_adapter.cli", "up", "--port", str(free_port()), "--state-dir", str(state_dir)],
+        [sys.executable, "-m", "consortium.cli", "up", "--port", str(free_port()), "--state-dir", str(state_dir)],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         env=env,

@@ -11,7 +11,7 @@ from web3 import Web3
 
 from node_adapter.clients import CaseState, Cause
 from node_adapter.connection import connect
-from node_adapter.localchain import LocalChain, free_port
+from node_adapter.dev.localchain import LocalChain, free_port
 from oracle.store import BatchStatus, FeedHealth, LoanLink
 from tests.oracle.conftest import (
     OracleRig,

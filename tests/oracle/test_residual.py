@@ -66,7 +66,7 @@ def test_held_out_error_is_reproducible_from_the_seed_and_small_on_simulated_sal
 
 def test_consortium_oracle_residual_prints_json() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "node_adapter.cli", "oracle", "residual", "--json"],
+        [sys.executable, "-m", "consortium.cli", "oracle", "residual", "--json"],
         capture_output=True, text=True, check=True, timeout=120,
     ).stdout  # fmt: skip
     assert json.loads(out)["model_version"].startswith("depreciation-v1")

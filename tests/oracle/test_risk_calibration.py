@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 from web3 import Web3
 
 from node_adapter.clients import STANDARD_TERMS, CaseState
-from node_adapter.devchain import increase_time
-from node_adapter.localchain import DEV_MNEMONIC, LocalChain, dev_accounts
+from node_adapter.dev.devchain import increase_time
+from node_adapter.dev.localchain import DEV_MNEMONIC, LocalChain, dev_accounts
 from node_adapter.outbox import Outbox, OutboxTx
-from node_adapter.risk import CalibrationResult, RiskCalibrationRun, RiskScoreRow, create_risk_schema
 from node_adapter.settings import get_settings
+from node_adapter.shared.risk import CalibrationResult, RiskCalibrationRun, RiskScoreRow, create_risk_schema
 from oracle.devsetup import DEV_AGENCY
 from oracle.risk.cli import app
 from oracle.risk.job import RISK_MODEL_KIND, RISK_SCORE_KIND, anchor_model, score_row

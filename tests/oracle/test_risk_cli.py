@@ -17,7 +17,7 @@ from oracle.risk.portfolio import simulate_portfolio
 
 def _consortium(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "node_adapter.cli", *args],
+        [sys.executable, "-m", "consortium.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,

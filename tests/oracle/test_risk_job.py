@@ -12,9 +12,9 @@ from sqlmodel import Session, col, select
 from web3 import Web3
 
 from node_adapter.clients import CaseState, Cause
+from node_adapter.dev.localchain import LocalChain
 from node_adapter.encoding import SaltedDocument
-from node_adapter.localchain import LocalChain
-from node_adapter.risk import AnchorStatus, RiskModelRow, RiskScoreRow
+from node_adapter.shared.risk import AnchorStatus, RiskModelRow, RiskScoreRow
 from oracle.risk.job import RISK_MODEL_KIND, RISK_SCORE_KIND
 from oracle.risk.model import get_model, recompute
 from oracle.risk.settings import RiskSettings

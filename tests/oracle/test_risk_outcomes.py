@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from node_adapter.readmodel import AttestationView, CaseTransitionView, CaseView, LoanView, ReportView
-from node_adapter.risk import create_risk_schema, score_by_digest
+from node_adapter.shared.risk import create_risk_schema, score_by_digest
 from oracle.risk.job import RISK_SCORE_KIND, score_row
 from oracle.risk.model import compute_score, get_model
 from oracle.risk.outcomes import CalibrationRefused, calibrate_outcomes, read_outcomes

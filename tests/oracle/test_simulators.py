@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from node_adapter.dev.localchain import free_port
 from node_adapter.encoding import validate_vin
-from node_adapter.errors import EncodingError
-from node_adapter.localchain import free_port
+from node_adapter.exceptions import EncodingError
 from oracle.simulators import SimulatorServer, generate_fleet
 from oracle.simulators.fleet import REGIONS_BY_CODE
 
@@ -511,7 +511,7 @@ def test_consortium_oracle_simulators_serves_every_source() -> None:
     """The oracle's plugin command (registered through the consortium.commands entry point) serves the four sources."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "node_adapter.cli", "oracle", "simulators", "--port", str(port), "--fleet", "5"],
+        [sys.executable, "-m", "consortium.cli", "oracle", "simulators", "--port", str(port), "--fleet", "5"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

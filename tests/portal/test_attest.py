@@ -8,7 +8,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
-from node_adapter.chainutil import send_and_wait
+from node_adapter.dev.chainutil import send_and_wait
 from node_adapter.encoding import SaltedDocument, subject_id
 from tests.portal.conftest import PortalRig
 

@@ -13,7 +13,7 @@ from web3 import Web3
 
 from consortium_portal.api import router
 from consortium_portal.models import SignInChallenge, utcnow
-from node_adapter.localchain import LocalChain
+from node_adapter.dev.localchain import LocalChain
 from tests.chain_helpers import as_governance
 from tests.portal.conftest import PortalRig, make_portal
 

@@ -12,14 +12,14 @@ from consortium_portal.anchor import RECEIPT_KIND
 from consortium_portal.devsetup import approve_dev_policy, register_dev_kinds
 from consortium_portal.kinds import CATALOGUE
 from node_adapter.clients import Role, Suite
-from node_adapter.localchain import LocalChain
+from node_adapter.dev.localchain import LocalChain
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
 
 
 def _consortium(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "node_adapter.cli", *args],
+        [sys.executable, "-m", "consortium.cli", *args],
         capture_output=True,
         text=True,
         timeout=300,

@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 
 from consortium_portal.demo import CAR_1, CAR_2, STORY_MEMBERS, Stage, fresh_system, play
 from node_adapter.clients import CaseState, DisputeState, LienStatus, PointsReason
-from node_adapter.devchain import dev_member
-from node_adapter.localchain import free_port
+from node_adapter.dev.devchain import dev_member
+from node_adapter.dev.localchain import free_port
 from node_adapter.outbox import OutboxTx
 from node_adapter.settings import NodeAdapterSettings
 from tests.portal.conftest import sign_in
@@ -124,7 +124,7 @@ def test_the_demo_plays_the_story_on_a_fresh_chain_and_a_second_run_changes_noth
 def test_the_demo_refuses_to_play_without_a_running_portal(tmp_path: Path) -> None:
     env = {**os.environ, "NODE_ADAPTER_STATE_DIR": str(tmp_path), "PORTAL_PORT": str(free_port()), "COLUMNS": "200"}
     result = subprocess.run(
-        [sys.executable, "-m", "node_adapter.cli", "demo"],
+        [sys.executable, "-m", "consortium.cli", "demo"],
         capture_output=True,
         text=True,
         env=env,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from node_adapter.localchain import LocalChain
+from node_adapter.dev.localchain import LocalChain
 from tests.portal.conftest import PortalRig, make_portal
 
 

@@ -14,10 +14,10 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from consortium_portal.models import Scope
-from node_adapter.chainutil import send_and_wait
-from node_adapter.devchain import increase_time
+from node_adapter.dev.chainutil import send_and_wait
+from node_adapter.dev.devchain import increase_time
+from node_adapter.dev.localchain import LocalChain
 from node_adapter.encoding import SaltedDocument
-from node_adapter.localchain import LocalChain
 from tests.portal.conftest import PortalRig
 
 LICENCE = b"%PDF-1.7 business licence of Pudong Motors Ltd."

@@ -14,10 +14,10 @@ from playwright.sync_api import Page
 from sqlmodel import Session, col, select
 from web3 import Web3
 
+from consortium.serving import BackgroundServer
 from consortium_portal.app import PortalContext, create_app
 from consortium_portal.settings import PortalSettings
-from node_adapter.localchain import LocalChain, free_port
-from node_adapter.serving import BackgroundServer
+from node_adapter.dev.localchain import LocalChain, free_port
 from oracle.store import LoanLink, VehicleState
 from tests.oracle.conftest import OracleRig, make_rig
 from tests.portal.conftest import sign_in_as

@@ -27,11 +27,11 @@ from consortium_portal.policy import (
     parse_policy,
     ties_of,
 )
-from node_adapter.chainutil import send_and_wait
 from node_adapter.clients import AlertKind, DmvEventKind, Role, Severity
-from node_adapter.devchain import increase_time
+from node_adapter.dev.chainutil import send_and_wait
+from node_adapter.dev.devchain import increase_time
+from node_adapter.dev.localchain import LocalChain
 from node_adapter.encoding import canonical_json, subject_id
-from node_adapter.localchain import LocalChain
 from tests.portal.conftest import PortalRig
 
 VIN = "LSVJETH80N5183294"

@@ -15,9 +15,9 @@ from web3 import Web3
 
 from consortium_portal.anchor import RECEIPT_KIND, ReceiptAnchorer, ReceiptBatch
 from node_adapter.bundle import parse_bundle, verify_bundle
-from node_adapter.chainutil import send_and_wait
+from node_adapter.dev.chainutil import send_and_wait
+from node_adapter.dev.localchain import LocalChain
 from node_adapter.encoding import SaltedDocument
-from node_adapter.localchain import LocalChain
 from tests.portal.conftest import PortalRig
 
 VIN = "LSVJETH80N5183294"
@@ -121,7 +121,7 @@ def test_receipts_are_anchored_in_batches_and_a_receipts_bundle_verifies_offline
     path = tmp_path / "receipts.bundle.json"
     path.write_bytes(answer.content)
     env = os.environ | {"NODE_ADAPTER_STATE_DIR": str(tmp_path / "cli-state")}
-    cli = [sys.executable, "-m", "node_adapter.cli", "verify-bundle", str(path), "--rpc", chain.url, "--json"]
+    cli = [sys.executable, "-m", "consortium.cli", "verify-bundle", str(path), "--rpc", chain.url, "--json"]
     result = subprocess.run(cli, capture_output=True, text=True, env=env, check=False, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["verdict"] == "confirmed"

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from web3 import Web3
 
-from node_adapter.chainutil import send_and_wait
+from node_adapter.dev.chainutil import send_and_wait
 from node_adapter.encoding import subject_id
 from tests.portal.conftest import CLAIM, INSPECTION, TERMS, PortalRig
 

@@ -15,12 +15,12 @@ from playwright.sync_api import Page
 from sqlmodel import Session, col, select
 from web3 import Web3
 
+from consortium.serving import BackgroundServer
 from consortium_portal.app import PortalContext, create_app
 from consortium_portal.settings import PortalSettings
+from node_adapter.dev.localchain import LocalChain, free_port
 from node_adapter.encoding import SaltedDocument
-from node_adapter.localchain import LocalChain, free_port
-from node_adapter.risk import RiskScoreRow
-from node_adapter.serving import BackgroundServer
+from node_adapter.shared.risk import RiskScoreRow
 from oracle.risk.model import get_model, recompute
 from oracle.risk.settings import RiskSettings
 from oracle.store import LoanLink, SourceRecord

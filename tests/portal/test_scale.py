@@ -1,5 +1,5 @@
 """``consortium bench scale``'s workload and its refusals (the measuring itself runs in
-tests/node_adapter/test_benchreport.py, through ``consortium bench all`` at tiny sizes)."""
+tests/consortium/test_benchreport.py, through ``consortium bench all`` at tiny sizes)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_impossible_requests_are_refused_before_a_node_starts(kwargs: dict[str, 
 
 
 def test_the_command_says_what_is_wrong_with_sizes() -> None:
-    command = [sys.executable, "-m", "node_adapter.cli", "bench", "scale", "--sizes", "1000,lots"]
+    command = [sys.executable, "-m", "consortium.cli", "bench", "scale", "--sizes", "1000,lots"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False,
                             env={**os.environ, "COLUMNS": "200"})  # fmt: skip
     assert result.returncode == 2

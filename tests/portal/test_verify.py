@@ -11,7 +11,7 @@ from web3 import Web3
 
 from node_adapter.bundle import parse_bundle, verify_bundle
 from node_adapter.clients import AlertKind, Severity
-from node_adapter.devchain import increase_time
+from node_adapter.dev.devchain import increase_time
 from node_adapter.encoding import SaltedDocument, subject_id
 from tests.portal.conftest import CLAIM, INSPECTION, PortalRig
 
@@ -193,7 +193,7 @@ def test_the_exported_bundle_verifies_offline_against_the_node(portal: PortalRig
         [
             sys.executable,
             "-m",
-            "node_adapter.cli",
+            "consortium.cli",
             "verify-bundle",
             str(path),
             "--rpc",

@@ -10,9 +10,9 @@ from playwright.sync_api import Page
 from web3 import Web3
 
 from node_adapter.clients import AlertKind, Severity
-from node_adapter.devchain import increase_time
+from node_adapter.dev.devchain import increase_time
+from node_adapter.dev.localchain import LocalChain
 from node_adapter.encoding import SaltedDocument, subject_id
-from node_adapter.localchain import LocalChain
 from tests.portal.conftest import PortalRig, sign_in_as
 
 VIN = "LSVJETH80N5183294"

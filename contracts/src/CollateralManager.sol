@@ -619,14 +619,16 @@ contract CollateralManager is ICollateralManager {
     function _checkState(uint256 caseId, Case storage c, uint256 allowed) private view returns (CaseState current) {
         current = c.state;
         // forge-lint: disable-next-line(incorrect-shift)
-        if ((1 << uint8(current)) & allowed == 0) revert CollateralUnexpectedCaseState(caseId, current);
+        if ((1 << uint8(current)) & allowed == 0) {
+            revert CollateralUnexpectedCaseState(caseId, current, bytes32(allowed));
+        }
     }
 
     function _setLien(uint256 loanId, Loan storage loan, LienStatus expected, LienStatus to, bytes32 evidenceDigest)
         private
     {
         LienStatus current = loan.lienStatus;
-        if (current != expected) revert CollateralUnexpectedLienStatus(loanId, current);
+        if (current != expected) revert CollateralUnexpectedLienStatus(loanId, current, _lienBit(expected));
         loan.lienStatus = to;
         bytes32 subject = loan.subject;
         if (to == LienStatus.Released) delete _activeLoanOf[subject];
@@ -694,7 +696,9 @@ contract CollateralManager is ICollateralManager {
 
     function _requireActiveLien(uint256 loanId, Loan storage loan) private view {
         LienStatus current = loan.lienStatus;
-        if (current != LienStatus.Active) revert CollateralUnexpectedLienStatus(loanId, current);
+        if (current != LienStatus.Active) {
+            revert CollateralUnexpectedLienStatus(loanId, current, _lienBit(LienStatus.Active));
+        }
     }
 
     function _existingLoan(uint256 loanId) private view returns (Loan storage loan) {
@@ -727,5 +731,11 @@ contract CollateralManager is ICollateralManager {
     function _bit(Cause cause) private pure returns (uint16) {
         // forge-lint: disable-next-line(incorrect-shift)
         return uint16(1 << uint8(cause));
+    }
+
+    /// @dev A lien status as the `expectedStates` bitmap of `CollateralUnexpectedLienStatus` (bit `uint8(status)`).
+    function _lienBit(LienStatus status) private pure returns (bytes32) {
+        // forge-lint: disable-next-line(incorrect-shift)
+        return bytes32(1 << uint8(status));
     }
 }

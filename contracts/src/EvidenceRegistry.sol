@@ -228,7 +228,9 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
     function resolveDispute(uint256 disputeId, bool upheld) external onlyGovernance {
         Dispute storage dispute = _disputes[disputeId];
         if (dispute.state == DisputeState.None) revert RegistryUnknownDispute(disputeId);
-        if (dispute.state != DisputeState.Open) revert RegistryUnexpectedDisputeState(disputeId, dispute.state);
+        if (dispute.state != DisputeState.Open) {
+            revert RegistryUnexpectedDisputeState(disputeId, dispute.state, _disputeStateBit(DisputeState.Open));
+        }
         bytes32 uid = dispute.uid;
         dispute.state = upheld ? DisputeState.Upheld : DisputeState.Rejected;
         delete _openDisputes[uid];
@@ -474,6 +476,12 @@ contract EvidenceRegistry is IEvidenceRegistry, CreditPoints, EIP712, Nonces {
             if (uid == bytes32(0)) return true;
         }
         return false; // unreachable; keeps the compiler's return analysis simple
+    }
+
+    /// @dev A dispute state as a bit of the `expectedStates` bitmap of `RegistryUnexpectedDisputeState`.
+    function _disputeStateBit(DisputeState state) private pure returns (bytes32) {
+        // forge-lint: disable-next-line(incorrect-shift)
+        return bytes32(1 << uint8(state));
     }
 
     function _checkKind(uint16 kind, uint16 roles, uint8 flags) private pure {

@@ -158,7 +158,9 @@ contract Membership is IMembership {
         _onlyGovernance();
         _checkRoles(roles);
         MemberRecord memory record = _existingMember(memberId);
-        if (record.status == MemberStatus.Expelled) revert MembershipUnexpectedStatus(memberId, record.status);
+        if (record.status == MemberStatus.Expelled) {
+            revert MembershipUnexpectedStatus(memberId, record.status, _notExpelled());
+        }
         bool wasGovernor = _isActiveGovernor(record);
         uint256 previousRoles = record.roles;
         // casting to 'uint184' is safe because `_checkRoles` bounds roles by `Roles.ALL` (9 bits)
@@ -187,7 +189,9 @@ contract Membership is IMembership {
     function suspend(uint64 memberId) external {
         _onlyGovernance();
         MemberRecord memory record = _existingMember(memberId);
-        if (record.status != MemberStatus.Active) revert MembershipUnexpectedStatus(memberId, record.status);
+        if (record.status != MemberStatus.Active) {
+            revert MembershipUnexpectedStatus(memberId, record.status, _statusBit(MemberStatus.Active));
+        }
         if (_isActiveGovernor(record)) _loseGovernor(memberId);
         _setStatus(memberId, record, MemberStatus.Suspended);
     }
@@ -196,7 +200,9 @@ contract Membership is IMembership {
     function reinstate(uint64 memberId) external {
         _onlyGovernance();
         MemberRecord memory record = _existingMember(memberId);
-        if (record.status != MemberStatus.Suspended) revert MembershipUnexpectedStatus(memberId, record.status);
+        if (record.status != MemberStatus.Suspended) {
+            revert MembershipUnexpectedStatus(memberId, record.status, _statusBit(MemberStatus.Suspended));
+        }
         if (record.roles & Roles.GOVERNOR != 0) _gainGovernor(record);
         _setStatus(memberId, record, MemberStatus.Active);
     }
@@ -206,7 +212,7 @@ contract Membership is IMembership {
         _onlyGovernance();
         MemberRecord memory record = _existingMember(memberId);
         if (record.status != MemberStatus.Active && record.status != MemberStatus.Suspended) {
-            revert MembershipUnexpectedStatus(memberId, record.status);
+            revert MembershipUnexpectedStatus(memberId, record.status, _notExpelled());
         }
         if (_isActiveGovernor(record)) _loseGovernor(memberId);
         _setStatus(memberId, record, MemberStatus.Expelled);
@@ -217,7 +223,9 @@ contract Membership is IMembership {
     function addAccount(uint64 memberId, address account) external {
         _onlyGovernance();
         MemberRecord memory record = _existingMember(memberId);
-        if (record.status == MemberStatus.Expelled) revert MembershipUnexpectedStatus(memberId, record.status);
+        if (record.status == MemberStatus.Expelled) {
+            revert MembershipUnexpectedStatus(memberId, record.status, _notExpelled());
+        }
         _bind(memberId, account);
     }
 
@@ -226,7 +234,9 @@ contract Membership is IMembership {
     function removeAccount(uint64 memberId, address account) external {
         _onlyGovernance();
         MemberRecord memory record = _existingMember(memberId);
-        if (record.status == MemberStatus.Expelled) revert MembershipUnexpectedStatus(memberId, record.status);
+        if (record.status == MemberStatus.Expelled) {
+            revert MembershipUnexpectedStatus(memberId, record.status, _notExpelled());
+        }
         if (_grants[account].memberId != memberId) revert MembershipAccountNotBound(account, memberId);
         address[] storage accounts = _accounts[memberId];
         uint256 length = accounts.length;
@@ -537,11 +547,24 @@ contract Membership is IMembership {
     function _checkProposalState(uint256 proposalId, uint256 allowed) private view returns (ProposalState current) {
         current = _state(proposalId);
         if (current == ProposalState.None) revert MembershipUnknownProposal(proposalId);
-        if (_stateBit(current) & allowed == 0) revert MembershipUnexpectedProposalState(proposalId, current);
+        if (_stateBit(current) & allowed == 0) {
+            revert MembershipUnexpectedProposalState(proposalId, current, bytes32(allowed));
+        }
     }
 
     function _stateBit(ProposalState proposalState) private pure returns (uint256) {
         // forge-lint: disable-next-line(incorrect-shift)
         return 1 << uint8(proposalState);
+    }
+
+    /// @dev A member status as a bit of the `expectedStates` bitmap of `MembershipUnexpectedStatus`.
+    function _statusBit(MemberStatus status) private pure returns (bytes32) {
+        // forge-lint: disable-next-line(incorrect-shift)
+        return bytes32(1 << uint8(status));
+    }
+
+    /// @dev The statuses of a member not expelled (`None` is refused earlier, as an unknown member).
+    function _notExpelled() private pure returns (bytes32) {
+        return _statusBit(MemberStatus.Active) | _statusBit(MemberStatus.Suspended);
     }
 }

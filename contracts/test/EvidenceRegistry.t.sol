@@ -1974,7 +1974,8 @@ contract EvidenceRegistryTest is RegistryTestBase {
                 abi.encodeWithSelector(
                     IEvidenceRegistry.RegistryUnexpectedDisputeState.selector,
                     upheld,
-                    IEvidenceRegistry.DisputeState.Upheld
+                    IEvidenceRegistry.DisputeState.Upheld,
+                    _stateBit(IEvidenceRegistry.DisputeState.Open)
                 )
             );
             _resolve(upheld, outcomes[i]);
@@ -1982,7 +1983,8 @@ contract EvidenceRegistryTest is RegistryTestBase {
                 abi.encodeWithSelector(
                     IEvidenceRegistry.RegistryUnexpectedDisputeState.selector,
                     rejected,
-                    IEvidenceRegistry.DisputeState.Rejected
+                    IEvidenceRegistry.DisputeState.Rejected,
+                    _stateBit(IEvidenceRegistry.DisputeState.Open)
                 )
             );
             _resolve(rejected, outcomes[i]);

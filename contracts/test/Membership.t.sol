@@ -470,7 +470,10 @@ contract MembershipTest is ConsortiumTest {
         _governance();
         vm.expectRevert(
             abi.encodeWithSelector(
-                IMembership.MembershipUnexpectedStatus.selector, id, IMembership.MemberStatus.Expelled
+                IMembership.MembershipUnexpectedStatus.selector,
+                id,
+                IMembership.MemberStatus.Expelled,
+                _stateBit(IMembership.MemberStatus.Active) | _stateBit(IMembership.MemberStatus.Suspended)
             )
         );
         membership.setRoles(id, Roles.BANK);
@@ -553,7 +556,10 @@ contract MembershipTest is ConsortiumTest {
         _governance();
         vm.expectRevert(
             abi.encodeWithSelector(
-                IMembership.MembershipUnexpectedStatus.selector, id, IMembership.MemberStatus.Suspended
+                IMembership.MembershipUnexpectedStatus.selector,
+                id,
+                IMembership.MemberStatus.Suspended,
+                _stateBit(IMembership.MemberStatus.Active)
             )
         );
         membership.suspend(id);
@@ -562,7 +568,10 @@ contract MembershipTest is ConsortiumTest {
         _governance();
         vm.expectRevert(
             abi.encodeWithSelector(
-                IMembership.MembershipUnexpectedStatus.selector, id, IMembership.MemberStatus.Expelled
+                IMembership.MembershipUnexpectedStatus.selector,
+                id,
+                IMembership.MemberStatus.Expelled,
+                _stateBit(IMembership.MemberStatus.Active)
             )
         );
         membership.suspend(id);
@@ -604,7 +613,12 @@ contract MembershipTest is ConsortiumTest {
     function test_reinstate_revertsWhenNotSuspended() public {
         _governance();
         vm.expectRevert(
-            abi.encodeWithSelector(IMembership.MembershipUnexpectedStatus.selector, 2, IMembership.MemberStatus.Active)
+            abi.encodeWithSelector(
+                IMembership.MembershipUnexpectedStatus.selector,
+                2,
+                IMembership.MemberStatus.Active,
+                _stateBit(IMembership.MemberStatus.Suspended)
+            )
         );
         membership.reinstate(2);
     }
@@ -615,7 +629,10 @@ contract MembershipTest is ConsortiumTest {
         _governance();
         vm.expectRevert(
             abi.encodeWithSelector(
-                IMembership.MembershipUnexpectedStatus.selector, id, IMembership.MemberStatus.Expelled
+                IMembership.MembershipUnexpectedStatus.selector,
+                id,
+                IMembership.MemberStatus.Expelled,
+                _stateBit(IMembership.MemberStatus.Suspended)
             )
         );
         membership.reinstate(id);
@@ -666,7 +683,10 @@ contract MembershipTest is ConsortiumTest {
         _governance();
         vm.expectRevert(
             abi.encodeWithSelector(
-                IMembership.MembershipUnexpectedStatus.selector, 3, IMembership.MemberStatus.Expelled
+                IMembership.MembershipUnexpectedStatus.selector,
+                3,
+                IMembership.MemberStatus.Expelled,
+                _stateBit(IMembership.MemberStatus.Active) | _stateBit(IMembership.MemberStatus.Suspended)
             )
         );
         membership.expel(3);
@@ -763,7 +783,10 @@ contract MembershipTest is ConsortiumTest {
         _governance();
         vm.expectRevert(
             abi.encodeWithSelector(
-                IMembership.MembershipUnexpectedStatus.selector, 3, IMembership.MemberStatus.Expelled
+                IMembership.MembershipUnexpectedStatus.selector,
+                3,
+                IMembership.MemberStatus.Expelled,
+                _stateBit(IMembership.MemberStatus.Active) | _stateBit(IMembership.MemberStatus.Suspended)
             )
         );
         membership.addAccount(3, stranger);
@@ -827,7 +850,10 @@ contract MembershipTest is ConsortiumTest {
         _governance();
         vm.expectRevert(
             abi.encodeWithSelector(
-                IMembership.MembershipUnexpectedStatus.selector, 3, IMembership.MemberStatus.Expelled
+                IMembership.MembershipUnexpectedStatus.selector,
+                3,
+                IMembership.MemberStatus.Expelled,
+                _stateBit(IMembership.MemberStatus.Active) | _stateBit(IMembership.MemberStatus.Suspended)
             )
         );
         membership.removeAccount(3, stranger);
@@ -1122,7 +1148,10 @@ contract MembershipTest is ConsortiumTest {
         vm.prank(governorC);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IMembership.MembershipUnexpectedProposalState.selector, proposalId, IMembership.ProposalState.Queued
+                IMembership.MembershipUnexpectedProposalState.selector,
+                proposalId,
+                IMembership.ProposalState.Queued,
+                _stateBit(IMembership.ProposalState.Active)
             )
         );
         membership.castVote(proposalId, false);
@@ -1136,7 +1165,10 @@ contract MembershipTest is ConsortiumTest {
         vm.prank(governorB);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IMembership.MembershipUnexpectedProposalState.selector, proposalId, IMembership.ProposalState.Canceled
+                IMembership.MembershipUnexpectedProposalState.selector,
+                proposalId,
+                IMembership.ProposalState.Canceled,
+                _stateBit(IMembership.ProposalState.Active)
             )
         );
         membership.castVote(proposalId, true);
@@ -1380,7 +1412,13 @@ contract MembershipTest is ConsortiumTest {
     function _assertCancelRefused(uint256 proposalId, IMembership.ProposalState current) internal {
         vm.prank(governorA);
         vm.expectRevert(
-            abi.encodeWithSelector(IMembership.MembershipUnexpectedProposalState.selector, proposalId, current)
+            abi.encodeWithSelector(
+                IMembership.MembershipUnexpectedProposalState.selector,
+                proposalId,
+                current,
+                _stateBit(IMembership.ProposalState.Active) | _stateBit(IMembership.ProposalState.Queued)
+                    | _stateBit(IMembership.ProposalState.Ready)
+            )
         );
         membership.cancel(proposalId);
     }
@@ -1487,7 +1525,10 @@ contract MembershipTest is ConsortiumTest {
         assertEq(
             reenterer.reentryRevertData(),
             abi.encodeWithSelector(
-                IMembership.MembershipUnexpectedProposalState.selector, proposalId, IMembership.ProposalState.Executed
+                IMembership.MembershipUnexpectedProposalState.selector,
+                proposalId,
+                IMembership.ProposalState.Executed,
+                _stateBit(IMembership.ProposalState.Ready)
             )
         );
         _assertState(proposalId, IMembership.ProposalState.Executed);
@@ -1517,7 +1558,12 @@ contract MembershipTest is ConsortiumTest {
 
     function _assertExecuteRefused(uint256 proposalId, IMembership.ProposalState current) internal {
         vm.expectRevert(
-            abi.encodeWithSelector(IMembership.MembershipUnexpectedProposalState.selector, proposalId, current)
+            abi.encodeWithSelector(
+                IMembership.MembershipUnexpectedProposalState.selector,
+                proposalId,
+                current,
+                _stateBit(IMembership.ProposalState.Ready)
+            )
         );
         membership.execute(proposalId);
     }

@@ -235,10 +235,20 @@ interface ICollateralManager {
     error CollateralLienExists(bytes32 subject, uint256 loanId);
     error CollateralUnknownLoan(uint256 loanId);
     error CollateralNoActiveLoan(bytes32 subject);
-    error CollateralUnexpectedLienStatus(uint256 loanId, LienStatus current);
+    /// @notice The loan's lien is not in a status the call accepts.
+    /// @param loanId The loan.
+    /// @param current The lien's status.
+    /// @param expectedStates The statuses the call would have accepted, as a bitmap: bit `i` (`1 << i`) is set when
+    /// the status with enum value `i` would have been accepted.
+    error CollateralUnexpectedLienStatus(uint256 loanId, LienStatus current, bytes32 expectedStates);
     error CollateralCaseInProgress(uint256 loanId, uint256 caseId);
     error CollateralUnknownCase(uint256 caseId);
-    error CollateralUnexpectedCaseState(uint256 caseId, CaseState current);
+    /// @notice The case is not in a state the call accepts.
+    /// @param caseId The case.
+    /// @param current The case's state.
+    /// @param expectedStates The states the call would have accepted, as a bitmap: bit `i` (`1 << i`) is set when the
+    /// state with enum value `i` would have been accepted.
+    error CollateralUnexpectedCaseState(uint256 caseId, CaseState current, bytes32 expectedStates);
     error CollateralStaleValuation(bytes32 subject, uint40 updatedAt);
     error DisposalInvalidAgency(uint64 agencyMemberId);
     error DisposalNotAssignedAgency(uint256 caseId, address account);

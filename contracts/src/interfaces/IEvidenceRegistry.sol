@@ -100,7 +100,12 @@ interface IEvidenceRegistry is ICreditPoints {
     error RegistryUnknownDispute(uint256 disputeId);
     error RegistryDisputeExists(bytes32 uid, uint256 disputeId);
     error RegistryOwnRecordDispute(bytes32 uid, uint64 memberId);
-    error RegistryUnexpectedDisputeState(uint256 disputeId, DisputeState current);
+    /// @notice The dispute is not in a state the call accepts.
+    /// @param disputeId The dispute.
+    /// @param current The dispute's state.
+    /// @param expectedStates The states the call would have accepted, as a bitmap: bit `i` (`1 << i`) is set when the
+    /// state with enum value `i` would have been accepted.
+    error RegistryUnexpectedDisputeState(uint256 disputeId, DisputeState current, bytes32 expectedStates);
 
     // ---------------------------------------------------------------- events
 

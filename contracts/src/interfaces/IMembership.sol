@@ -52,7 +52,12 @@ interface IMembership {
     error MembershipUnauthorizedAccount(address account, uint256 requiredRoles);
     error MembershipOnlyGovernance(address caller);
     error MembershipUnknownMember(uint64 memberId);
-    error MembershipUnexpectedStatus(uint64 memberId, MemberStatus current);
+    /// @notice The member is not in a status the call accepts.
+    /// @param memberId The member.
+    /// @param current The member's status.
+    /// @param expectedStates The statuses the call would have accepted, as a bitmap: bit `i` (`1 << i`) is set when
+    /// the status with enum value `i` would have been accepted.
+    error MembershipUnexpectedStatus(uint64 memberId, MemberStatus current, bytes32 expectedStates);
     error MembershipInvalidRoles(uint256 roles);
     error MembershipInvalidAccount(address account);
     error MembershipAccountAlreadyBound(address account, uint64 memberId);
@@ -62,7 +67,12 @@ interface IMembership {
     error MembershipInvalidParameters(uint16 quorumBps, uint32 votingPeriod, uint32 executionDelay, uint32 gracePeriod);
     error MembershipInvalidProposal();
     error MembershipUnknownProposal(uint256 proposalId);
-    error MembershipUnexpectedProposalState(uint256 proposalId, ProposalState current);
+    /// @notice The proposal is not in a state the call accepts.
+    /// @param proposalId The proposal.
+    /// @param current The proposal's state.
+    /// @param expectedStates The states the call would have accepted, as a bitmap: bit `i` (`1 << i`) is set when the
+    /// state with enum value `i` would have been accepted.
+    error MembershipUnexpectedProposalState(uint256 proposalId, ProposalState current, bytes32 expectedStates);
     error MembershipAlreadyVoted(uint256 proposalId, uint64 memberId);
     error MembershipNotProposer(uint256 proposalId, address caller);
     error MembershipCallFailed(uint256 proposalId, uint256 index, bytes reason);

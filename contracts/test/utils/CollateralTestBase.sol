@@ -191,6 +191,39 @@ abstract contract CollateralTestBase is ConsortiumTest {
         return uint16(1) << uint8(cause);
     }
 
+    /// @dev A case state as a bit of an `expectedStates` bitmap (bit `uint8(state)`).
+    function _stateBit(ICollateralManager.CaseState state) internal pure returns (bytes32) {
+        return bytes32(uint256(1) << uint8(state));
+    }
+
+    /// @dev A lien status as a bit of an `expectedStates` bitmap (bit `uint8(status)`).
+    function _stateBit(ICollateralManager.LienStatus status) internal pure returns (bytes32) {
+        return bytes32(uint256(1) << uint8(status));
+    }
+
+    /// @dev The states in which the assigned agency owes a step: what `escalate` and `reassignAgency` accept.
+    function _agencyStepStates() internal pure returns (bytes32) {
+        return _stateBit(ICollateralManager.CaseState.RepossessionOrdered)
+            | _stateBit(ICollateralManager.CaseState.Repossessed) | _stateBit(ICollateralManager.CaseState.Appraised)
+            | _stateBit(ICollateralManager.CaseState.Auctioned);
+    }
+
+    /// @dev The states `freezeCase` accepts: `Triggered` and the agency steps.
+    function _freezableStates() internal pure returns (bytes32) {
+        return _stateBit(ICollateralManager.CaseState.Triggered) | _agencyStepStates();
+    }
+
+    /// @dev The revert data of `CollateralUnexpectedCaseState(caseId, current, expectedStates)`.
+    function _unexpectedCaseState(uint256 caseId, ICollateralManager.CaseState current, bytes32 expectedStates)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodeWithSelector(
+            ICollateralManager.CollateralUnexpectedCaseState.selector, caseId, current, expectedStates
+        );
+    }
+
     // ---------------------------------------------------------------- authorization helpers
 
     /// @dev Every account of the fixture with its roles (the stranger holds none).

@@ -68,6 +68,18 @@ abstract contract ConsortiumTest is Test {
         membership.execute(proposalId);
     }
 
+    // ---------------------------------------------------------------- expected-state bitmaps
+
+    /// @dev A member status as a bit of an `expectedStates` bitmap (bit `uint8(status)`).
+    function _stateBit(IMembership.MemberStatus status) internal pure returns (bytes32) {
+        return bytes32(uint256(1) << uint8(status));
+    }
+
+    /// @dev A proposal state as a bit of an `expectedStates` bitmap (bit `uint8(proposalState)`).
+    function _stateBit(IMembership.ProposalState proposalState) internal pure returns (bytes32) {
+        return bytes32(uint256(1) << uint8(proposalState));
+    }
+
     // ---------------------------------------------------------------- authorization assertions
 
     /// @dev Calls `target` as `caller` and asserts it reverts with exactly `err`.

@@ -169,6 +169,11 @@ abstract contract RegistryTestBase is ConsortiumTest {
         registry.resolveDispute(disputeId, upheld);
     }
 
+    /// @dev A dispute state as a bit of an `expectedStates` bitmap (bit `uint8(state)`).
+    function _stateBit(IEvidenceRegistry.DisputeState state) internal pure returns (bytes32) {
+        return bytes32(uint256(1) << uint8(state));
+    }
+
     function _setPointsParameters(uint32 bonus, uint16 multiplier, uint32 reward) internal {
         vm.prank(address(membership));
         registry.setPointsParameters(bonus, multiplier, reward);

@@ -16,7 +16,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import RPCEndpoint
 
-from node_adapter.clients import Role
+from node_adapter.clients.types import Role
 from node_adapter.dev.chainutil import send_and_wait
 from node_adapter.dev.localchain import DEV_MNEMONIC, dev_accounts
 from node_adapter.exceptions import ChainError

@@ -1,305 +1,62 @@
-"""Proof bundles: every on-chain fact shown about one vehicle, in a JSON file anyone can check against any node.
+"""Verifying proof bundles against any node: :func:`verify_bundle`, the fact checks and the report they make.
 
-A bank gets a bundle from the portal (:func:`build_bundle` makes it from the SQL read model) and checks it offline,
-with no portal involved, against any node of the chain (:func:`verify_bundle`, ``consortium verify-bundle FILE --rpc
-URL``). Verification uses JSON-RPC only: views of the three contracts, transaction receipts, logs and blocks.
-
-Each fact of the bundle comes out ``confirmed`` (the chain says what the bundle says), ``changed`` (the chain said so
-at ``generated_at_block`` and says otherwise now, e.g. a record revoked since: the bundle was true when made) or
-``failed`` (the chain never said so: a wrong digest, attester, block, proof or status; the reason names the fact).
-What a fact was at ``generated_at_block`` is read from the contracts' events up to that block, so verification needs
-no archive node: event logs are kept by every node.
-
-    bundle = build_bundle(session=session, suite=suite, subject=subject)
-    Path("bundle.json").write_text(bundle.model_dump_json(indent=2))
-    report = verify_bundle(load_bundle(Path("bundle.json")), connection)
-    report.verdict  # "confirmed", "changed" or "failed"
+Verification uses JSON-RPC only (views of the three contracts, transaction receipts, logs and blocks) and no archive
+node: what a fact was at ``generated_at_block`` is read from the contracts' events up to that block. Each fact comes
+out ``confirmed``, ``changed`` or ``failed`` (:class:`FactCheck`); the :class:`BundleReport` holds them all with the
+worst outcome as its verdict.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from functools import cache, partial
-from pathlib import Path
-from typing import Annotated, Any, Final, Literal, TypeAlias, TypeVar
+from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 from eth_typing import HexStr
-from eth_utils.address import is_address, to_checksum_address
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, computed_field
-from sqlmodel import Session, col, select
+from eth_utils.address import to_checksum_address
+from pydantic import BaseModel, ConfigDict, computed_field
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3Exception
 from web3.types import FilterParams, TxReceipt
 
-from node_adapter.clients import (
-    CollateralClient,
-    ContractClient,
-    MembershipClient,
-    RegistryClient,
-    Suite,
-    contract_spec,
-    decode_event_args,
+from node_adapter.bundle.format import (
+    VALID_STATUSES,
+    AttestationFact,
+    AttestationStatus,
+    BatchRecordFact,
+    CaseFact,
+    CaseTransitionFact,
+    LoanFact,
+    ProofBundle,
+    ReceiptBatchFact,
+    ReceiptFact,
+    ReportFact,
+    attestation_status,
+    leaf_pairs,
+    proves,
+    to_hex,
 )
+from node_adapter.clients.abi import contract_spec, decode_event_args
+from node_adapter.clients.base import ContractClient
+from node_adapter.clients.collateral import CollateralClient
+from node_adapter.clients.membership import MembershipClient
+from node_adapter.clients.registry import RegistryClient
+from node_adapter.clients.suite import Suite
 from node_adapter.connection import CONNECTION_ERRORS, ChainConnection
 from node_adapter.encoding import SaltedDocument
 from node_adapter.exceptions import (
     BundleChainMismatchError,
     BundleError,
-    BundleFormatError,
     ChainUnavailableError,
     EncodingError,
     NodeAdapterError,
 )
-from node_adapter.indexer import IndexerCheckpoint
-from node_adapter.merkle import MerkleTree, batch_leaf, process_proof
-from node_adapter.readmodel import (
-    CASE_STATES,
-    LIEN_STATUSES,
-    REPORT_EVENTS,
-    AttestationView,
-    BatchView,
-    CaseTransitionView,
-    CaseView,
-    DisputeView,
-    LoanView,
-    ReportView,
-)
+from node_adapter.merkle import MerkleTree
+from node_adapter.readmodel import CASE_STATES, LIEN_STATUSES, REPORT_EVENTS
 
-BUNDLE_VERSION: Final = "vehicle-evidence-bundle/1"
 ZERO_HEX: Final = "0x" + "00" * 32
 
 T = TypeVar("T")
-
-# ------------------------------------------------------------------------------------------------------------- errors
-
-
-# -------------------------------------------------------------------------------------------------------- statuses
-
-AttestationStatus: TypeAlias = Literal["valid", "disputed", "reference_invalid", "expired", "revoked", "invalidated"]
-"""What the chain says of a record: ``valid`` and ``disputed`` (an open dispute) pass ``isValid``; the others do not.
-``reference_invalid``: the record it refers to (``ref``) is not valid any more, so neither is this one."""
-
-VALID_STATUSES: Final = frozenset({"valid", "disputed"})
-
-BatchStatus: TypeAlias = Literal["valid", "revoked"]
-
-
-def attestation_status(
-    *, invalidated: bool, revoked: bool, expired: bool, reference_valid: bool, disputed: bool
-) -> AttestationStatus:
-    """One record's status from what is known of it, the most final first (as ``isValid`` weighs them)."""
-    if invalidated:
-        return "invalidated"
-    if revoked:
-        return "revoked"
-    if expired:
-        return "expired"
-    if not reference_valid:
-        return "reference_invalid"
-    return "disputed" if disputed else "valid"
-
-
-# ---------------------------------------------------------------------------------------------------------- models
-
-
-def _lower_hex(value: object) -> object:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    return value.lower() if isinstance(value, str) else value
-
-
-def _checksummed(value: str) -> str:
-    if not is_address(value):
-        raise ValueError("must be an address (0x + 40 hex digits)")
-    return to_checksum_address(value)
-
-
-def _one_of(names: tuple[str, ...]) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if value not in names:
-            raise ValueError(f"must be one of {', '.join(names)}")
-        return value
-
-    return check
-
-
-Hex32 = Annotated[str, BeforeValidator(_lower_hex), Field(pattern=r"^0x[0-9a-f]{64}$")]
-"""A ``bytes32`` (a subject, digest, uid, tx hash) as lower-case 0x-hex; bytes are accepted and turned into it."""
-Address = Annotated[str, AfterValidator(_checksummed)]
-Amount = Annotated[str, Field(pattern=r"^[0-9]+$")]
-"""An unbounded non-negative integer as a decimal string (JSON numbers lose precision beyond 2**53)."""
-Count = Annotated[int, Field(ge=0)]
-CaseStateName = Annotated[str, AfterValidator(_one_of(CASE_STATES))]
-LienStatusName = Annotated[str, AfterValidator(_one_of(LIEN_STATUSES))]
-ReportName = Annotated[str, AfterValidator(_one_of(tuple(name for name, _ in REPORT_EVENTS.values())))]
-
-
-class BundleModel(BaseModel):
-    """A part of a bundle: frozen, and no field the format does not define."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class BundleContracts(BundleModel):
-    membership: Address
-    evidence_registry: Address
-    collateral_manager: Address
-
-
-class AttestationFact(BundleModel):
-    """A single record about the subject (its uid is its digest) and its status at ``generated_at_block``."""
-
-    uid: Hex32
-    kind: Count
-    attester: Address
-    ref: Hex32 | None = None
-    expiry: Count = 0
-    attested_at: Count
-    block_number: Count
-    tx_hash: Hex32
-    reading: Amount | None = None
-    status: AttestationStatus
-
-
-class BatchRecordFact(BundleModel):
-    """A record anchored in a Merkle batch: the leaf of (batch, subject, digest) and its proof to the batch root."""
-
-    batch_id: Count
-    kind: Count
-    subject: Hex32
-    digest: Hex32
-    proof: list[Hex32]
-    attester: Address
-    block_number: Count
-    tx_hash: Hex32
-    status: BatchStatus = "valid"
-
-
-class LoanFact(BundleModel):
-    """A loan against the subject as it stood at ``generated_at_block`` (amounts in the smallest currency unit)."""
-
-    loan_id: Count
-    bank_member_id: Count
-    lien_status: LienStatusName
-    principal: Amount
-    outstanding: Amount
-    baseline_value: Amount
-    last_value: Amount | None = None
-    days_overdue: Count = 0
-    case_id: Count | None = None
-
-
-class CaseTransitionFact(BundleModel):
-    from_state: CaseStateName = Field(alias="from")
-    to_state: CaseStateName = Field(alias="to")
-    evidence_digest: Hex32
-    block_number: Count
-    tx_hash: Hex32
-
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, serialize_by_alias=True)
-
-
-class CaseFact(BundleModel):
-    """A disposal case of one of the loans, its state and every transition up to ``generated_at_block``."""
-
-    case_id: Count
-    loan_id: Count
-    state: CaseStateName
-    transitions: list[CaseTransitionFact]
-
-
-class ReportFact(BundleModel):
-    """A report on a loan (``report`` as in ``ReportView``), with what it reported (``detail``)."""
-
-    loan_id: Count
-    report: ReportName
-    reporter_member_id: Count | None = None
-    detail: dict[str, int | str]
-    evidence_digest: Hex32
-    block_number: Count
-    tx_hash: Hex32
-
-
-class ReceiptFact(BundleModel):
-    """An access receipt (``receipt``: the salted receipt document, as the portal logged it) anchored in a Merkle
-    batch: its leaf is (batch, the read document's digest, the receipt's digest)."""
-
-    receipt: dict[str, Any]
-    digest: Hex32
-    batch_id: Count
-    kind: Count
-    proof: list[Hex32]
-    attester: Address
-    block_number: Count
-    tx_hash: Hex32
-    status: BatchStatus = "valid"
-
-
-class ReceiptBatchFact(BundleModel):
-    """Every leaf of one batch of access receipts, ``(document digest, receipt digest)``, in order: with them a
-    verifier finds every receipt about the bundle's document in the batch, not only those the bundle shows."""
-
-    batch_id: Count
-    kind: Count
-    attester: Address
-    leaves: list[tuple[Hex32, Hex32]]
-    block_number: Count
-    tx_hash: Hex32
-
-
-class ProofBundle(BundleModel):
-    """Every on-chain fact shown about one vehicle (subject), each checkable against any node of ``chain_id``.
-
-    A receipts bundle is about one document instead: its subject is the document's digest, and it holds the access
-    receipts about it (``receipts``), every batch of receipts anchored up to ``generated_at_block``
-    (``receipt_batches``, with all their leaves) and their kind (``receipt_kind``), so that a verifier checks both
-    that each receipt is on chain and that no other receipt about the document was anchored by then."""
-
-    version: Literal["vehicle-evidence-bundle/1"] = BUNDLE_VERSION
-    chain_id: Annotated[int, Field(gt=0)]
-    contracts: BundleContracts
-    subject: Hex32
-    generated_at: datetime
-    generated_at_block: Count
-    attestations: list[AttestationFact] = []
-    batch_records: list[BatchRecordFact] = []
-    loans: list[LoanFact] = []
-    cases: list[CaseFact] = []
-    reports: list[ReportFact] = []
-    receipts: list[ReceiptFact] = []
-    receipt_batches: list[ReceiptBatchFact] = []
-    receipt_kind: Count | None = None
-    """When set: ``receipt_batches`` holds every batch of this kind anchored up to ``generated_at_block``."""
-
-
-def parse_bundle(text: str | bytes) -> ProofBundle:
-    """A bundle from its JSON; :class:`BundleFormatError` names the first field that is wrong."""
-    try:
-        data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BundleFormatError(f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BundleFormatError(f"a bundle is a JSON object, not {type(data).__name__}")
-    if data.get("version") != BUNDLE_VERSION:
-        raise BundleFormatError(f"must be {BUNDLE_VERSION!r}, got {data.get('version')!r}", field="version")
-    try:
-        return ProofBundle.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]).lstrip(".")
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise BundleFormatError(f"{first['msg']}{more}", field=where or None) from None
-
-
-def load_bundle(path: Path) -> ProofBundle:
-    """Read and parse a bundle file; :class:`BundleFormatError` when it cannot be read or is malformed."""
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise BundleFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return parse_bundle(text)
 
 
 # ---------------------------------------------------------------------------------------------------------- report
@@ -365,236 +122,6 @@ class BundleReport(BaseModel):
         for check in self.checks:
             counts[check.outcome] += 1
         return counts
-
-
-# -------------------------------------------------------------------------------------------------------- building
-
-
-class BatchRecordRef(BaseModel):
-    """A record of a Merkle batch about the bundle's subject: its batch, digest and proof (the caller knows them)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    batch_id: int
-    digest: Hex32
-    proof: list[Hex32]
-
-
-def _hex(value: bytes | str) -> str:
-    return ("0x" + value.hex() if isinstance(value, bytes) else value).lower()
-
-
-def _proves(proof: Sequence[str], root: str, batch_id: int, subject: str, digest: str) -> bool:
-    """Whether ``proof`` leads from the leaf of (batch, subject, digest) to ``root`` (all 0x-hex)."""
-    leaf = batch_leaf(batch_id, bytes.fromhex(subject[2:]), bytes.fromhex(digest[2:]))
-    return _hex(process_proof((bytes.fromhex(p[2:]) for p in proof), leaf)) == root.lower()
-
-
-def _about(suite: Suite, subject: str, block: int) -> dict[str, Any]:
-    """What every bundle says first: the chain, its contracts, the subject, when and as of which block."""
-    contracts = BundleContracts(
-        membership=suite.membership.address,
-        evidence_registry=suite.registry.address,
-        collateral_manager=suite.collateral.address,
-    )
-    return {
-        "chain_id": suite.registry.chain_id,
-        "contracts": contracts,
-        "subject": subject,
-        "generated_at": datetime.now(UTC),
-        "generated_at_block": block,
-    }
-
-
-def _head_of_read_model(session: Session, suite: Suite) -> int:
-    """The last block both the chain and the read model have: the block the bundle describes."""
-    head = suite.registry.connection.call(lambda w3: w3.eth.block_number)
-    indexed = session.exec(
-        select(IndexerCheckpoint.block_number).where(IndexerCheckpoint.chain_id == suite.registry.chain_id)
-    ).all()
-    return min(head, max(indexed)) if indexed else head
-
-
-def _attestation_facts(session: Session, suite: Suite, subject: str, block_time: int) -> list[AttestationFact]:
-    rows = session.exec(
-        select(AttestationView)
-        .where(AttestationView.subject == subject)
-        .order_by(col(AttestationView.block_number), col(AttestationView.uid))
-    ).all()
-    statuses: dict[str, AttestationStatus] = {}
-
-    def status_of(uid: str) -> AttestationStatus:
-        if uid not in statuses:
-            row = session.get(AttestationView, uid)
-            if row is None:
-                raise BundleError(f"record {uid} is referred to but not in the read model: index the chain first")
-            open_dispute = session.exec(
-                select(DisputeView.dispute_id).where(DisputeView.uid == uid, DisputeView.state == "open")
-            ).first()
-            statuses[uid] = attestation_status(
-                invalidated=row.invalidated,
-                revoked=row.revoked_at is not None,
-                expired=row.expiry != 0 and row.expiry <= block_time,
-                reference_valid=row.ref is None or status_of(row.ref) in VALID_STATUSES,
-                disputed=open_dispute is not None,
-            )
-        return statuses[uid]
-
-    facts = []
-    for row in rows:
-        status = status_of(row.uid)
-        if (status in VALID_STATUSES) != suite.registry.is_valid(row.uid):
-            raise BundleError(
-                f"the read model says record {row.uid} is {status}, the registry's isValid does not agree: "
-                "index the chain (consortium index) and build again"
-            )
-        same_names = row.model_dump(include=set(AttestationFact.model_fields))
-        facts.append(AttestationFact.model_validate({**same_names, "attested_at": row.block_time, "status": status}))
-    return facts
-
-
-def _batch_facts(session: Session, subject: str, refs: Sequence[BatchRecordRef]) -> list[BatchRecordFact]:
-    facts = []
-    for ref in refs:
-        batch = session.get(BatchView, ref.batch_id)
-        if batch is None:
-            raise BundleError(f"batch {ref.batch_id} is not in the read model: index the chain first")
-        if not _proves(ref.proof, batch.root, ref.batch_id, subject, ref.digest):
-            raise BundleError(f"the proof of record {ref.digest} does not lead to the root of batch {ref.batch_id}")
-        facts.append(
-            BatchRecordFact(
-                batch_id=ref.batch_id,
-                kind=batch.kind,
-                subject=subject,
-                digest=ref.digest,
-                proof=ref.proof,
-                attester=batch.attester,
-                block_number=batch.block_number,
-                tx_hash=batch.tx_hash,
-                status="revoked" if batch.revoked_at is not None else "valid",
-            )
-        )
-    return facts
-
-
-def build_bundle(
-    *, session: Session, suite: Suite, subject: bytes | str, batch_records: Sequence[BatchRecordRef] = ()
-) -> ProofBundle:
-    """The bundle of every fact the read model holds about ``subject``, with the batch records given.
-
-    Records, loans (with their cases and reports) come from the read model; each record's status is computed from it
-    and checked against the registry's ``isValid`` (a disagreement means the read model lags: :class:`BundleError`).
-    ``batch_records`` are the batch records about the subject the caller knows of (the oracle or the portal keeps
-    which off-chain record is in which batch); each proof is checked against its batch's root.
-    """
-    subject_hex = _hex(subject)
-    block = _head_of_read_model(session, suite)
-    block_time = int(suite.registry.connection.call(lambda w3: w3.eth.get_block(block)["timestamp"]))
-    loans = session.exec(select(LoanView).where(LoanView.subject == subject_hex).order_by(col(LoanView.loan_id))).all()
-    loan_ids = [loan.loan_id for loan in loans]
-    cases = session.exec(
-        select(CaseView).where(col(CaseView.loan_id).in_(loan_ids)).order_by(col(CaseView.case_id))
-    ).all()
-    reports = session.exec(
-        select(ReportView).where(ReportView.subject == subject_hex).order_by(col(ReportView.id))
-    ).all()
-
-    def transitions(case_id: int) -> list[CaseTransitionFact]:
-        rows = session.exec(
-            select(CaseTransitionView).where(CaseTransitionView.case_id == case_id).order_by(col(CaseTransitionView.id))
-        ).all()
-        return [
-            CaseTransitionFact.model_validate(t.model_dump(include=set(CaseTransitionFact.model_fields))) for t in rows
-        ]
-
-    return ProofBundle(
-        **_about(suite, subject_hex, block),
-        attestations=_attestation_facts(session, suite, subject_hex, block_time),
-        batch_records=_batch_facts(session, subject_hex, batch_records),
-        loans=[LoanFact.model_validate(loan.model_dump(include=set(LoanFact.model_fields))) for loan in loans],
-        cases=[
-            CaseFact(
-                case_id=case.case_id, loan_id=case.loan_id, state=case.state, transitions=transitions(case.case_id)
-            )
-            for case in cases
-        ],
-        reports=[
-            ReportFact(
-                loan_id=r.loan_id,
-                report=r.report,
-                reporter_member_id=r.reporter_member_id,
-                detail=json.loads(r.detail),
-                evidence_digest=r.evidence_digest,
-                block_number=r.block_number,
-                tx_hash=r.tx_hash,
-            )
-            for r in reports
-        ],
-    )
-
-
-class ReceiptRef(BaseModel):
-    """An access receipt the caller logged and anchored: the salted receipt, its digest, its batch and proof."""
-
-    model_config = ConfigDict(frozen=True)
-
-    receipt: dict[str, Any]
-    digest: Hex32
-    batch_id: int
-    proof: list[Hex32]
-
-
-def _pairs(leaves: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(bytes.fromhex(subject[2:]), bytes.fromhex(digest[2:])) for subject, digest in leaves]
-
-
-def build_receipt_bundle(
-    *,
-    session: Session,
-    suite: Suite,
-    subject: bytes | str,
-    receipt_kind: int,
-    receipts: Sequence[ReceiptRef],
-    leaves: Mapping[int, Sequence[tuple[str, str]]],
-) -> ProofBundle:
-    """The receipts bundle of one document (``subject``: its digest): the receipts about it with their proofs, and
-    every batch of ``receipt_kind`` the read model holds up to the bundle's block (not revoked), each with all its
-    leaves from ``leaves`` (batch id -> ``(document digest, receipt digest)`` in order; the caller keeps them).
-
-    :class:`BundleError` when a batch's leaves are unknown or do not make its root, or a proof does not lead to it.
-    """
-    subject_hex = _hex(subject)
-    block = _head_of_read_model(session, suite)
-    batches = session.exec(
-        select(BatchView)
-        .where(BatchView.kind == receipt_kind, BatchView.block_number <= block, col(BatchView.revoked_at).is_(None))
-        .order_by(col(BatchView.batch_id))
-    ).all()
-    batch_facts = []
-    for batch in batches:
-        batch_leaves = leaves.get(batch.batch_id)
-        if batch_leaves is None:
-            raise BundleError(f"the leaves of receipt batch {batch.batch_id} (by {batch.attester}) are not known here")
-        if _hex(MerkleTree.of_records(batch.batch_id, _pairs(batch_leaves)).root) != batch.root.lower():
-            raise BundleError(f"the leaves kept for receipt batch {batch.batch_id} do not make its root")
-        same = batch.model_dump(include=set(ReceiptBatchFact.model_fields))
-        batch_facts.append(ReceiptBatchFact.model_validate({**same, "leaves": batch_leaves}))
-    receipt_facts = []
-    for ref in receipts:
-        anchored = session.get(BatchView, ref.batch_id)
-        if anchored is None or anchored.block_number > block:
-            continue  # anchored after the read model's block: a later bundle shows it
-        if not _proves(ref.proof, anchored.root, ref.batch_id, subject_hex, ref.digest):
-            raise BundleError(f"the proof of receipt {ref.digest} does not lead to the root of batch {ref.batch_id}")
-        same = anchored.model_dump(include={"kind", "attester", "block_number", "tx_hash"})
-        status = "revoked" if anchored.revoked_at is not None else "valid"
-        receipt_facts.append(ReceiptFact.model_validate({**ref.model_dump(), **same, "status": status}))
-    return ProofBundle(
-        **_about(suite, subject_hex, block),
-        receipts=receipt_facts,
-        receipt_batches=batch_facts,
-        receipt_kind=receipt_kind,
-    )
 
 
 # ------------------------------------------------------------------------------------------------------ verifying
@@ -869,7 +396,7 @@ class _Verifier:
             problems.append(f"it is about subject {fact.subject}, not the bundle's")
         if not _same(batch.attester, fact.attester) or batch.kind != fact.kind:
             problems.append(f"batch {fact.batch_id} is of kind {batch.kind} by {batch.attester}")
-        if not _proves(fact.proof, batch.root, fact.batch_id, fact.subject, fact.digest):
+        if not proves(fact.proof, batch.root, fact.batch_id, fact.subject, fact.digest):
             problems.append(f"the Merkle proof does not lead to the root of batch {fact.batch_id}")
         anchored = {"batchId": fact.batch_id, "kind": fact.kind, "attester": fact.attester, "root": batch.root}
         problems.append(self.receipt_event(registry, fact.tx_hash, fact.block_number, "BatchAnchored", anchored))
@@ -913,7 +440,7 @@ class _Verifier:
             problems.append(f"batch {fact.batch_id} is of kind {batch.kind} by {batch.attester}")
         if batch.count != len(fact.leaves):
             problems.append(f"batch {fact.batch_id} holds {batch.count} leaves, the bundle lists {len(fact.leaves)}")
-        elif _hex(MerkleTree.of_records(fact.batch_id, _pairs(fact.leaves)).root) != batch.root.lower():
+        elif to_hex(MerkleTree.of_records(fact.batch_id, leaf_pairs(fact.leaves)).root) != batch.root.lower():
             problems.append(f"the leaves do not make the root of batch {fact.batch_id}")
         shown = {r.digest for r in self.bundle.receipts if r.batch_id == fact.batch_id}
         left_out = [d for s, d in fact.leaves if s == self.bundle.subject and d not in shown]
@@ -1129,33 +656,3 @@ def verify_bundle(bundle: ProofBundle, node: ChainConnection | Web3) -> BundleRe
         checked_at_block=head,
         checks=checks,
     )
-
-
-__all__ = [
-    "BUNDLE_VERSION",
-    "AttestationFact",
-    "AttestationStatus",
-    "BatchRecordFact",
-    "BatchRecordRef",
-    "BundleChainMismatchError",
-    "BundleContracts",
-    "BundleError",
-    "BundleFormatError",
-    "BundleReport",
-    "CaseFact",
-    "CaseTransitionFact",
-    "Change",
-    "FactCheck",
-    "LoanFact",
-    "ProofBundle",
-    "ReceiptBatchFact",
-    "ReceiptFact",
-    "ReceiptRef",
-    "ReportFact",
-    "attestation_status",
-    "build_bundle",
-    "build_receipt_bundle",
-    "load_bundle",
-    "parse_bundle",
-    "verify_bundle",
-]

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from consortium_portal import policy
 from consortium_portal.auth import Principal
 from consortium_portal.errors import InvalidInputError
+from consortium_portal.models import PolicyVersion
 from consortium_portal.proposals import PreparedTransaction, prepare, require_governor
 from node_adapter.clients import MembershipClient
 from node_adapter.readmodel import ProposalView
@@ -65,7 +66,7 @@ def versions(*, engine: Engine, membership: MembershipClient) -> list[PolicyVers
     """Every policy the portal knows, newest first, with where its approval stands."""
     force = policy.in_force(engine, membership.address)
     with Session(engine) as session:
-        rows = session.exec(select(policy.PolicyVersion).order_by(col(policy.PolicyVersion.created_at).desc())).all()
+        rows = session.exec(select(PolicyVersion).order_by(col(PolicyVersion.created_at).desc())).all()
         proposals = session.exec(
             select(ProposalView)
             .where(col(ProposalView.description_digest).in_([r.digest for r in rows]))

@@ -19,18 +19,24 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime
 
 from eth_utils.crypto import keccak
 from pydantic import BaseModel
-from sqlalchemy import Column, Text, delete
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from consortium_portal.auth import Principal
 from consortium_portal.errors import NotFoundError
-from consortium_portal.models import utcnow
-from consortium_portal.receipts import AccessReceipt
+from consortium_portal.models import (
+    AccessReceipt,
+    PortalDocument,
+    PortalFile,
+    ReceiptBatch,
+    ReceiptInBatch,
+    WriteEvidence,
+)
+from node_adapter.anchoring import BatchAnchorer
 from node_adapter.bundle import ProofBundle, ReceiptRef, build_receipt_bundle
 from node_adapter.clients import AnchorState, RevokeReason, Role, Suite
 from node_adapter.encoding import canonical_json
@@ -52,31 +58,6 @@ MISNUMBERED_REASON = RevokeReason.ERROR
 
 
 BatchState = AnchorState
-
-
-class ReceiptBatch(SQLModel, table=True):
-    """A Merkle batch of receipts, built for the batch id the registry is expected to give it."""
-
-    __tablename__ = "portal_receipt_batch"
-
-    id: int | None = Field(default=None, primary_key=True)
-    expected_batch_id: int
-    chain_batch_id: int | None = None
-    root: str = Field(max_length=66)
-    count: int
-    key: str = Field(max_length=200, unique=True)
-    status: BatchState = Field(default=BatchState.PENDING, max_length=16)
-    note: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(default_factory=utcnow)
-
-
-class ReceiptInBatch(SQLModel, table=True):
-    """Which batch a receipt is in (a receipt of a failed batch leaves it, to go in a later one)."""
-
-    __tablename__ = "portal_receipt_in_batch"
-
-    receipt_id: int = Field(primary_key=True)
-    batch_row_id: int = Field(index=True)
 
 
 class ReceiptStatus(BaseModel):
@@ -101,118 +82,84 @@ def leaves_of(session: Session, batch_row_id: int) -> list[tuple[str, str]]:
     return [(document, digest) for document, digest in rows]
 
 
+def _leaf(document: str, digest: str) -> tuple[bytes, bytes]:
+    return bytes.fromhex(document[2:]), bytes.fromhex(digest[2:])
+
+
 def _tree(batch_id: int, leaves: list[tuple[str, str]]) -> MerkleTree:
-    return MerkleTree.of_records(batch_id, [(bytes.fromhex(s[2:]), bytes.fromhex(d[2:])) for s, d in leaves])
+    return MerkleTree.of_records(batch_id, [_leaf(document, digest) for document, digest in leaves])
 
 
-class ReceiptAnchorer:
-    """Puts the receipts in Merkle batches on chain (see the module doc); ``run_once`` is one pass."""
+class ReceiptAnchorer(BatchAnchorer[ReceiptBatch, int]):
+    """Puts the receipts in Merkle batches on chain (see the module doc; the loop is node_adapter's); ``run_once`` is
+    one pass."""
+
+    key_prefix = "portal:receipts"
+    revoke_key_prefix = "portal:receipts-revoke:"
+    revoke_reason = MISNUMBERED_REASON
+    label = "access receipts"
 
     def __init__(self, *, engine: Engine, suite: Suite, outbox: Outbox, sender: str, batch_size: int) -> None:
-        self.engine = engine
-        self.suite = suite
-        self.outbox = outbox
+        super().__init__(engine=engine, suite=suite, outbox=outbox, batch_size=batch_size)
         self.sender = sender
-        self.batch_size = batch_size
-        self.problem: str | None = None
 
-    def run_once(self) -> int:
-        """Follow the batch in flight, or start a new one; the number of receipts put in a new batch."""
-        if self._follow():
-            return 0
-        problem = self.cannot_anchor()
-        if problem != self.problem and problem is not None:
-            logger.warning("access receipts wait: %s", problem)
-        self.problem = problem
-        return 0 if problem else self._new_batch()
+    @property
+    def problem(self) -> str | None:
+        """Why receipts could not be anchored at the last pass (None: they could)."""
+        return self.problems.get(RECEIPT_KIND)
 
-    def cannot_anchor(self) -> str | None:
+    def cannot_anchor(self, kind: int = RECEIPT_KIND) -> str | None:
         """Why the portal's account cannot anchor receipt batches now (None: it can)."""
-        view = self.suite.registry.get_kind(RECEIPT_KIND)
+        view = self.suite.registry.get_kind(kind)
         if not view.kind.exists or not view.kind.active:
-            return f"kind {RECEIPT_KIND} (access receipts) is not registered and active on chain"
+            return f"kind {kind} (access receipts) is not registered and active on chain"
         roles = self.suite.membership.authorize(self.sender).roles
         if not roles & view.kind.roles:
             return (
-                f"the portal's account {self.sender} holds none of the roles that may anchor kind {RECEIPT_KIND} "
+                f"the portal's account {self.sender} holds none of the roles that may anchor kind {kind} "
                 f"({', '.join(view.kind.role_names)})"
             )
         return None
 
-    def _new_batch(self) -> int:
-        with Session(self.engine, expire_on_commit=False) as session:
-            receipts = session.exec(
-                select(AccessReceipt.id, AccessReceipt.document_digest, AccessReceipt.digest)
-                .outerjoin(ReceiptInBatch, col(ReceiptInBatch.receipt_id) == col(AccessReceipt.id))
-                .where(col(ReceiptInBatch.receipt_id).is_(None))
-                .order_by(col(AccessReceipt.id))
-                .limit(self.batch_size)
-            ).all()
-            if not receipts:
-                return 0
-            expected = self.suite.registry.batch_count() + 1
-            tree = _tree(expected, [(document, digest) for _id, document, digest in receipts])
-            batch = ReceiptBatch(expected_batch_id=expected, root="0x" + tree.root.hex(), count=len(receipts), key="")
-            session.add(batch)
-            session.flush()
-            assert batch.id is not None
-            batch.key = f"portal:receipts:{batch.id}:{expected}"
-            session.add(batch)
-            for receipt_id, _document, _digest in receipts:
-                assert receipt_id is not None
-                session.add(ReceiptInBatch(receipt_id=receipt_id, batch_row_id=batch.id))
-            session.commit()
-        self._submit(batch)
-        return len(receipts)
+    # ------------------------------------------------------------------ the loop's hooks
 
-    def _submit(self, batch: ReceiptBatch) -> None:
+    def kinds(self) -> tuple[int]:
+        return (RECEIPT_KIND,)
+
+    def kind_of(self, batch: ReceiptBatch) -> int:
+        return RECEIPT_KIND
+
+    def sender_of(self, kind: int) -> str:
+        return self.sender
+
+    def pending(self, session: Session, kind: int) -> ReceiptBatch | None:
+        return session.exec(
+            select(ReceiptBatch).where(ReceiptBatch.status == BatchState.PENDING).order_by(col(ReceiptBatch.id))
+        ).first()
+
+    def waiting(self, session: Session, kind: int, limit: int) -> list[tuple[int, tuple[bytes, bytes]]]:
+        receipts = session.exec(
+            select(AccessReceipt.id, AccessReceipt.document_digest, AccessReceipt.digest)
+            .outerjoin(ReceiptInBatch, col(ReceiptInBatch.receipt_id) == col(AccessReceipt.id))
+            .where(col(ReceiptInBatch.receipt_id).is_(None))
+            .order_by(col(AccessReceipt.id))
+            .limit(limit)
+        ).all()
+        return [(receipt_id, _leaf(document, digest)) for receipt_id, document, digest in receipts if receipt_id]
+
+    def new_row(self, kind: int, *, expected_batch_id: int, root: str, count: int) -> ReceiptBatch:
+        return ReceiptBatch(expected_batch_id=expected_batch_id, root=root, count=count, key="")
+
+    def assign(self, session: Session, batch_row_id: int, records: list[int]) -> None:
+        for receipt_id in records:
+            session.add(ReceiptInBatch(receipt_id=receipt_id, batch_row_id=batch_row_id))
+
+    def release(self, session: Session, batch_row_id: int) -> None:
+        session.exec(delete(ReceiptInBatch).where(col(ReceiptInBatch.batch_row_id) == batch_row_id))
+
+    def uri_digest(self, session: Session, batch: ReceiptBatch) -> bytes:
         assert batch.id is not None
-        with Session(self.engine) as session:
-            leaves = leaves_of(session, batch.id)
-        self.suite.registry.anchor_batch(
-            self.outbox,
-            key=batch.key,
-            sender=self.sender,
-            kind=RECEIPT_KIND,
-            root=batch.root,
-            count=batch.count,
-            uri_digest=keccak(canonical_json([list(leaf) for leaf in leaves])),
-        )
-
-    def _follow(self) -> bool:
-        """Move the batch in flight on; whether one still is."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            batch = session.exec(
-                select(ReceiptBatch).where(ReceiptBatch.status == BatchState.PENDING).order_by(col(ReceiptBatch.id))
-            ).first()
-        if batch is None:
-            return False
-        row = self.outbox.get(batch.key)
-        if row is None:  # stopped between building the batch and queueing it: queue it now
-            self._submit(batch)
-            return True
-        outcome = self.suite.registry.settle_anchor(
-            self.outbox,
-            row,
-            expected_batch_id=batch.expected_batch_id,
-            revoke_key_prefix="portal:receipts-revoke:",
-            reason=MISNUMBERED_REASON,
-        )
-        if outcome is None:
-            return True
-        self._close(batch, outcome.state, outcome.batch_id, outcome.note)
-        return False
-
-    def _close(self, batch: ReceiptBatch, state: BatchState, batch_id: int | None, note: str | None) -> None:
-        with Session(self.engine) as session:
-            row = session.get(ReceiptBatch, batch.id)
-            assert row is not None
-            row.status, row.chain_batch_id, row.note = state, batch_id, note
-            session.add(row)
-            if state != BatchState.CONFIRMED:  # its receipts go in a later batch
-                session.exec(delete(ReceiptInBatch).where(col(ReceiptInBatch.batch_row_id) == batch.id))
-                logger.warning("receipt batch %s %s: %s", batch.id, state, note)
-            session.commit()
+        return keccak(canonical_json([list(leaf) for leaf in leaves_of(session, batch.id)]))
 
 
 def run_in_background(anchorer: ReceiptAnchorer, stop: threading.Event, interval: float) -> threading.Thread:
@@ -271,10 +218,6 @@ def receipt_status(engine: Engine, anchorer: ReceiptAnchorer | None = None) -> R
 
 def _owner(session: Session, digest: str) -> int | None:
     """The member a document the portal keeps belongs to (for a document no one read yet)."""
-    from consortium_portal.files import PortalFile  # noqa: PLC0415 (the kept documents' tables)
-    from consortium_portal.models import PortalDocument  # noqa: PLC0415
-    from consortium_portal.records import WriteEvidence  # noqa: PLC0415
-
     document = session.exec(select(PortalDocument.member_id).where(PortalDocument.digest == digest)).first()
     if document is not None:
         return document

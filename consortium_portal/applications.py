@@ -31,9 +31,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from consortium_portal.attest import ConflictError
 from consortium_portal.auth import check_signed_challenge
-from consortium_portal.errors import InvalidInputError, NotFoundError, SignInError
+from consortium_portal.errors import ConflictError, InvalidInputError, NotFoundError, SignInError
 from consortium_portal.models import MembershipApplication, SignInChallenge, utcnow
 from consortium_portal.policy import Target
 from consortium_portal.receipts import Reader, check_read

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from consortium_portal.auth import Principal
-from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError, PortalError
+from consortium_portal.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from consortium_portal.files import require_own_file
 from consortium_portal.kinds import CATALOGUE, KindSpec
 from consortium_portal.models import DocumentStatus, PortalDocument
@@ -42,11 +42,6 @@ ZERO_REF = "0x" + "00" * 32
 
 SIGNATURE_WINDOW = 86_400
 """Seconds an attester has to sign a prepared record."""
-
-
-class ConflictError(PortalError):
-    status = 409
-    code = "conflict"
 
 
 class AttestRequest(BaseModel):

@@ -17,18 +17,15 @@ The portal checks the party here for a clear 403; the contract checks it again (
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
-from sqlmodel import Field as SqlField
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from consortium_portal.auth import Principal
 from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError
-from consortium_portal.models import utcnow
+from consortium_portal.models import CaseEvidence
 from node_adapter.clients import Suite
 from node_adapter.encoding import SaltedDocument, canonical_json
 from node_adapter.exceptions import EncodingError
@@ -45,19 +42,6 @@ Action = Literal[
 ]
 BANK_ACTIONS = frozenset({"clear_watch", "order_repossession", "freeze"})
 AGENCY_ACTIONS = frozenset({"record_repossession", "record_appraisal", "record_auction", "record_settlement", "freeze"})
-
-
-class CaseEvidence(SQLModel, table=True):
-    """The evidence document of a case step the portal prepared (the digest on chain is its proof)."""
-
-    __tablename__ = "portal_case_evidence"
-
-    digest: str = SqlField(primary_key=True, max_length=66)
-    case_id: int = SqlField(index=True)
-    member_id: int
-    action: str = SqlField(max_length=32)
-    document: str = SqlField(sa_column=Column(Text, nullable=False))
-    created_at: datetime = SqlField(default_factory=utcnow)
 
 
 class CaseActionRequest(BaseModel):

@@ -1,4 +1,4 @@
-"""The portal's errors: services raise these, and one handler in app.py turns each into its HTTP status."""
+"""The portal's errors: services raise these, and one handler (``http/errors.py``) turns each into its HTTP status."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ class ForbiddenError(PortalError, PermissionError):
 class NotFoundError(PortalError, LookupError):
     status = 404
     code = "not_found"
+
+
+class ConflictError(PortalError):
+    """The request is at odds with the state it meets (a signing window passed, a nonce moved on, a kind not
+    registered, a member no longer in the state the request assumed)."""
+
+    status = 409
+    code = "conflict"
 
 
 class InvalidInputError(PortalError, ValueError):

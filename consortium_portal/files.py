@@ -8,17 +8,14 @@ says (a PDF starts with ``%PDF-``, a PNG with its signature, a JPEG with ``FF D8
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from eth_utils.crypto import keccak
 from pydantic import BaseModel
-from sqlalchemy import Column, LargeBinary
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from consortium_portal.auth import Principal
 from consortium_portal.errors import InvalidInputError, NotFoundError, PortalError
-from consortium_portal.models import PortalDocument, utcnow
+from consortium_portal.models import PortalDocument, PortalFile
 from consortium_portal.policy import Target
 from consortium_portal.receipts import Reader, check_read
 
@@ -33,18 +30,6 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
 class UnsupportedFileError(PortalError):
     status = 415
     code = "unsupported_file"
-
-
-class PortalFile(SQLModel, table=True):
-    __tablename__ = "portal_file"
-
-    digest: str = Field(primary_key=True, max_length=66)
-    member_id: int = Field(index=True)
-    name: str = Field(max_length=200)
-    content_type: str = Field(max_length=40)
-    size: int
-    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow)
 
 
 class FilePublic(BaseModel):

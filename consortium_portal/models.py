@@ -1,4 +1,11 @@
-"""The portal's own tables: sign-in challenges, sessions and API keys (secrets stored only as hashes)."""
+"""Every table of the portal, with the shapes of the sign-in API.
+
+Sign-in challenges, sessions and API keys (secrets stored only as hashes); the records members attest and the
+applications to join; kept files; the evidence of members' writes and of case steps; intake scans; the data-sharing
+policy's versions; the access receipts and the Merkle batches they are anchored in. The services beside this module
+hold the logic over them (``auth.py``, ``attest.py``, ``files.py``, ``records.py``, ``case_actions.py``,
+``intake/service.py``, ``policy.py``, ``receipts.py``, ``anchor.py``); ``context.create_portal_schema`` creates them.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 from pydantic import Field as PydanticField
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
+
+from node_adapter.anchoring import BatchRow
 
 
 def utcnow() -> datetime:
@@ -178,3 +187,135 @@ class MembershipApplication(SQLModel, table=True):
     description_digest: str = Field(max_length=66, index=True)
     """The digest of the admission proposal's description."""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------------------------------------------- kept documents
+
+
+class PortalFile(SQLModel, table=True):
+    """A file a member uploaded to attest (``files.py``): its keccak digest goes into the record."""
+
+    __tablename__ = "portal_file"
+
+    digest: str = Field(primary_key=True, max_length=66)
+    member_id: int = Field(index=True)
+    name: str = Field(max_length=200)
+    content_type: str = Field(max_length=40)
+    size: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WriteEvidence(SQLModel, table=True):
+    """The evidence document behind a write the portal prepared (revocation reason, dispute, loan, repayment)."""
+
+    __tablename__ = "portal_write_evidence"
+
+    digest: str = Field(primary_key=True, max_length=66)
+    member_id: int = Field(index=True)
+    write: str = Field(max_length=32)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CaseEvidence(SQLModel, table=True):
+    """The evidence document of a case step the portal prepared (the digest on chain is its proof)."""
+
+    __tablename__ = "portal_case_evidence"
+
+    digest: str = Field(primary_key=True, max_length=66)
+    case_id: int = Field(index=True)
+    member_id: int
+    action: str = Field(max_length=32)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class IntakeScan(SQLModel, table=True):
+    """An uploaded page, what OCR read on it, and the record attested from it (``intake/service.py``); the verify
+    read shows its ``flags`` next to that record's attestation (``vehicles.py``)."""
+
+    __tablename__ = "portal_intake_scan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(index=True)
+    file_digest: str = Field(max_length=66, index=True)
+    content_type: str = Field(max_length=40)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    """Tesseract's text."""
+    fields: str = Field(sa_column=Column(Text, nullable=False))
+    """The fields as read (JSON of ExtractedFields)."""
+    ms: float = 0.0
+    document_digest: str | None = Field(default=None, max_length=66, index=True)
+    """The digest of the record attested from it (the attestation's uid once on chain)."""
+    flags: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    """JSON list of the DMV mismatch codes the member attested despite."""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------------------------------------------- data-sharing
+
+
+class PolicyVersion(SQLModel, table=True):
+    """A policy the portal knows: the default, and each one a governor put forward for approval."""
+
+    __tablename__ = "portal_policy"
+
+    digest: str = Field(primary_key=True, max_length=66)
+    version: int
+    title: str = Field(max_length=200)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    """The canonical JSON (it hashes to ``digest``)."""
+    submitted_by: str = Field(max_length=42)
+    """The governor's account that put it forward, or ``default``."""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+MAX_PURPOSE = 200
+"""The longest access purpose a reader may state (``receipts.purpose_of``)."""
+
+
+class AccessReceipt(SQLModel, table=True):
+    """One read of a full document. Rows are only ever added: nothing in the portal updates or deletes them (the
+    batches they are anchored in are kept beside them, ``anchor.py``)."""
+
+    __tablename__ = "portal_access_receipt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(max_length=66, unique=True)
+    """The receipt's digest (keccak of its salted canonical JSON): its leaf in a Merkle batch."""
+    document_digest: str = Field(max_length=66, index=True)
+    document_kind: str = Field(max_length=40)
+    owner_member_id: int | None = Field(default=None, index=True)
+    """The member the document belongs to (who may list its receipts)."""
+    reader_member_id: int = Field(index=True)
+    account: str = Field(max_length=42)
+    via: str = Field(max_length=16)
+    api_key_id: int | None = None
+    purpose: str = Field(max_length=MAX_PURPOSE)
+    allowed: bool
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    policy_version: int
+    policy_digest: str = Field(max_length=66)
+    at: int
+    """Chain time of the read."""
+    at_block: int
+    receipt: str = Field(sa_column=Column(Text, nullable=False))
+    """The salted receipt (canonical JSON): it hashes to ``digest``."""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReceiptBatch(BatchRow, table=True):
+    """A Merkle batch of receipts, built for the batch id the registry is expected to give it (``anchor.py``; the
+    columns every anchored batch has come from :class:`node_adapter.anchoring.BatchRow`)."""
+
+    __tablename__ = "portal_receipt_batch"
+
+
+class ReceiptInBatch(SQLModel, table=True):
+    """Which batch a receipt is in (a receipt of a failed batch leaves it, to go in a later one)."""
+
+    __tablename__ = "portal_receipt_in_batch"
+
+    receipt_id: int = Field(primary_key=True)
+    batch_row_id: int = Field(index=True)

@@ -29,21 +29,18 @@ import json
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
-from sqlmodel import Field as SqlField
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from consortium_portal.errors import InvalidInputError
 from consortium_portal.kinds import CATALOGUE
-from consortium_portal.models import utcnow
+from consortium_portal.models import PolicyVersion
 from node_adapter.clients import Role
 from node_adapter.encoding import canonical_json
 from node_adapter.indexer import ChainEvent
@@ -198,21 +195,6 @@ def default_policy() -> Policy:
 
 
 # ---------------------------------------------------------------------------------------------------- versions
-
-
-class PolicyVersion(SQLModel, table=True):
-    """A policy the portal knows: the default, and each one a governor put forward for approval."""
-
-    __tablename__ = "portal_policy"
-
-    digest: str = SqlField(primary_key=True, max_length=66)
-    version: int
-    title: str = SqlField(max_length=200)
-    document: str = SqlField(sa_column=Column(Text, nullable=False))
-    """The canonical JSON (it hashes to ``digest``)."""
-    submitted_by: str = SqlField(max_length=42)
-    """The governor's account that put it forward, or ``default``."""
-    created_at: datetime = SqlField(default_factory=utcnow)
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,8 @@ from consortium_portal.applications import (
     description_of,
     find_application,
 )
-from consortium_portal.attest import ConflictError
 from consortium_portal.auth import Principal
-from consortium_portal.errors import InvalidInputError, NotFoundError
+from consortium_portal.errors import ConflictError, InvalidInputError, NotFoundError
 from consortium_portal.models import MembershipApplication
 from node_adapter.clients import MembershipClient, MemberStatus, ProposalState, RegistryClient, Role, role_names
 from node_adapter.exceptions import EncodingError

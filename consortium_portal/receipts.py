@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
-from sqlmodel import Field as SqlField
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from consortium_portal import policy
+from consortium_portal.anchor import anchored_batches
 from consortium_portal.auth import Principal
 from consortium_portal.errors import ForbiddenError, InvalidInputError
-from consortium_portal.models import utcnow
+from consortium_portal.models import MAX_PURPOSE, AccessReceipt
 from node_adapter.encoding import SaltedDocument, canonical_json
 
 RECEIPT_FORMAT = "access-receipt/1"
 DEFAULT_PURPOSE = "not stated"
 """The purpose a receipt records when the reader states none (``X-Access-Purpose`` or ``?purpose=``)."""
-MAX_PURPOSE = 200
 
 
 class AccessRefusedError(ForbiddenError):
@@ -64,36 +61,6 @@ def purpose_of(stated: str | None) -> str:
     if len(text) > MAX_PURPOSE or not text.isprintable():
         raise InvalidInputError(f"the access purpose is printable text of at most {MAX_PURPOSE} characters")
     return text
-
-
-class AccessReceipt(SQLModel, table=True):
-    """One read of a full document. Rows are only ever added: nothing in the portal updates or deletes them (the
-    batches they are anchored in are kept beside them, ``anchor.py``)."""
-
-    __tablename__ = "portal_access_receipt"
-
-    id: int | None = SqlField(default=None, primary_key=True)
-    digest: str = SqlField(max_length=66, unique=True)
-    """The receipt's digest (keccak of its salted canonical JSON): its leaf in a Merkle batch."""
-    document_digest: str = SqlField(max_length=66, index=True)
-    document_kind: str = SqlField(max_length=40)
-    owner_member_id: int | None = SqlField(default=None, index=True)
-    """The member the document belongs to (who may list its receipts)."""
-    reader_member_id: int = SqlField(index=True)
-    account: str = SqlField(max_length=42)
-    via: str = SqlField(max_length=16)
-    api_key_id: int | None = None
-    purpose: str = SqlField(max_length=MAX_PURPOSE)
-    allowed: bool
-    reason: str = SqlField(sa_column=Column(Text, nullable=False))
-    policy_version: int
-    policy_digest: str = SqlField(max_length=66)
-    at: int
-    """Chain time of the read."""
-    at_block: int
-    receipt: str = SqlField(sa_column=Column(Text, nullable=False))
-    """The salted receipt (canonical JSON): it hashes to ``digest``."""
-    created_at: datetime = SqlField(default_factory=utcnow)
 
 
 class ReceiptPublic(BaseModel):
@@ -191,8 +158,6 @@ def list_receipts(
 ) -> list[ReceiptPublic]:
     """The receipts of reads of the caller's member's documents (who read them, when, why, allowed or not), newest
     first; ``before`` (a receipt id) pages back."""
-    from consortium_portal.anchor import anchored_batches  # noqa: PLC0415 (anchor imports this module)
-
     statement = select(AccessReceipt).where(AccessReceipt.owner_member_id == principal.member_id)
     if document is not None:
         statement = statement.where(AccessReceipt.document_digest == document.lower())

@@ -6,19 +6,16 @@ member's record, registering a loan and reporting its repayment. Each write's ev
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
-from sqlmodel import Field as SqlField
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from consortium_portal.auth import Principal
 from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError
 from consortium_portal.kinds import CATALOGUE
-from consortium_portal.models import PortalDocument, utcnow
+from consortium_portal.models import PortalDocument, WriteEvidence
 from consortium_portal.policy import Target
 from consortium_portal.receipts import Reader, check_read
 from node_adapter.clients import ContractClient, LoanTerms, RevokeReason, Role, Suite
@@ -27,18 +24,6 @@ from node_adapter.exceptions import EncodingError
 from node_adapter.readmodel import AttestationView, LoanView, MemberAccountView
 
 ZERO = "0x" + "00" * 32
-
-
-class WriteEvidence(SQLModel, table=True):
-    """The evidence document behind a write the portal prepared (revocation reason, dispute, loan, repayment)."""
-
-    __tablename__ = "portal_write_evidence"
-
-    digest: str = SqlField(primary_key=True, max_length=66)
-    member_id: int = SqlField(index=True)
-    write: str = SqlField(max_length=32)
-    document: str = SqlField(sa_column=Column(Text, nullable=False))
-    created_at: datetime = SqlField(default_factory=utcnow)
 
 
 class PreparedWrite(BaseModel):

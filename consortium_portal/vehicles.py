@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from consortium_portal.errors import InvalidInputError, NotFoundError
-from consortium_portal.intake.service import flags_of
+from consortium_portal.models import IntakeScan
 from node_adapter.clients import AlertKind, DmvEventKind, Severity
 from node_adapter.encoding import subject_id, validate_vin
 from node_adapter.exceptions import EncodingError
@@ -200,6 +200,18 @@ def vehicle_report(
         reports=reports,
         loans=_loan_facts(rows, active),
     )
+
+
+def flags_of(engine: Engine, digests: list[str]) -> dict[str, list[str]]:
+    """The DMV flags of the records attested from intake scans among ``digests`` (those that carry any): the
+    mismatches with the DMV's records the member attested despite (``intake/service.py`` writes them)."""
+    if not digests:
+        return {}
+    with Session(engine) as session:
+        rows = session.exec(
+            select(IntakeScan.document_digest, IntakeScan.flags).where(col(IntakeScan.document_digest).in_(digests))
+        ).all()
+    return {digest: json.loads(flags) for digest, flags in rows if digest is not None and flags != "[]"}
 
 
 def _load(session: Session, subject: str, indexer: str | None) -> _Rows:

@@ -8,8 +8,8 @@
 
 The contract treats Medium as a warning (watch) and High or Critical as a breach (ICollateralManager.sol). The rules
 are pure: they read and update a :class:`VehicleState` and return alerts; the pipeline stores and reports them.
-Geofences are the registration regions' boxes (``oracle.simulators.fleet.REGIONS``: the regions of the simulated
-fleet; a deployment with real vehicles loads its own).
+Geofences are the registration regions' boxes (``oracle.reference.REGIONS``: the regions of the simulated fleet; a
+deployment with real vehicles loads its own).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from node_adapter.clients import AlertKind, Severity
 from oracle.models import Crash, Odometer, Position, SourceEvent, Tamper
-from oracle.simulators.fleet import REGIONS_BY_CODE
+from oracle.reference import REGIONS_BY_CODE
 from oracle.store import VehicleState
 
 

@@ -293,7 +293,7 @@ def open_service(
 
     On a dev chain the dev accounts sign and, with ``setup_dev``, are admitted as the oracle's members first.
     """
-    from oracle.devsetup import dev_signers, setup_dev_consortium  # noqa: PLC0415 (dev chains only)
+    from oracle.tools.devsetup import dev_signers, setup_dev_consortium  # noqa: PLC0415 (dev chains only)
 
     runtime = Runtime.open(node_settings)
     deployment = runtime.deployment()

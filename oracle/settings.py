@@ -79,7 +79,7 @@ class OracleSettings(BaseSettings):
     # ------------------------------------------------------------ signing (dev chains: dev accounts by default)
     signers: dict[str, Path] = Field(default_factory=dict)
     """Per role (``dmv``, ``telematics``, ``bank``, ``price-1`` ...): an encrypted keystore file (JSON object).
-    Empty on a dev chain: the dev accounts of ``oracle.devsetup`` sign."""
+    Empty on a dev chain: the dev accounts of ``oracle.tools.devsetup`` sign."""
     keystore_password_file: Path | None = None
     """The file holding the keystores' password."""
     price_reporters: int = Field(default=3, ge=1, le=15)

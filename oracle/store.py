@@ -2,7 +2,8 @@
 
 Everything the oracle knows is here, in the same database as node_adapter's outbox, so one transaction can read a
 page of events, store their documents, queue the chain actions they call for and move the source's cursor: a crash
-at any point leaves either all of it or none of it, and the next run reads the page again.
+at any point leaves either all of it or none of it, and the next run reads the page again. A new table goes here and
+into :func:`create_oracle_schema`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from node_adapter.anchoring import BatchRow
 from node_adapter.clients import AnchorState
+from node_adapter.db import create_tables
 
 
 def utcnow() -> datetime:
@@ -122,21 +126,13 @@ class ChainAction(SQLModel, table=True):
 BatchStatus = AnchorState
 
 
-class AnchorBatch(SQLModel, table=True):
-    """A Merkle batch of records: built for the batch id the registry is expected to give it."""
+class AnchorBatch(BatchRow, table=True):
+    """A Merkle batch of records: built for the batch id the registry is expected to give it (the columns every
+    anchored batch has come from :class:`node_adapter.anchoring.BatchRow`)."""
 
     __tablename__ = "oracle_batch"
 
-    id: int | None = Field(default=None, primary_key=True)
     kind: int
-    expected_batch_id: int
-    chain_batch_id: int | None = None
-    root: str = Field(max_length=66)
-    count: int
-    key: str = Field(max_length=200, unique=True)
-    status: BatchStatus = Field(default=BatchStatus.PENDING, max_length=16)
-    note: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(default_factory=utcnow)
 
 
 class VehicleState(SQLModel, table=True):
@@ -217,3 +213,21 @@ class FeedHealth(SQLModel, table=True):
     records: int = 0
     duplicates: int = 0
     quarantined: int = 0
+
+
+def create_oracle_schema(engine: Engine) -> None:
+    """Create the oracle's tables (idempotent)."""
+    create_tables(
+        engine,
+        FeedCursor,
+        SourceRecord,
+        Quarantined,
+        ChainAction,
+        AnchorBatch,
+        VehicleState,
+        StreamMark,
+        RegionIndex,
+        LoanLink,
+        ValuationMark,
+        FeedHealth,
+    )

@@ -15,14 +15,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
-from sqlmodel import Field as SqlField
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, select
 
 from consortium_portal import attest, files
 from consortium_portal.auth import Principal
@@ -31,7 +29,7 @@ from consortium_portal.intake.crosscheck import CrossCheck, Mismatch, cross_chec
 from consortium_portal.intake.fields import DocType, ExtractedFields, vin_problem
 from consortium_portal.intake.ocr import open_image, read_page
 from consortium_portal.kinds import SCANNED_DOCUMENT
-from consortium_portal.models import utcnow
+from consortium_portal.models import IntakeScan
 from consortium_portal.policy import Target
 from consortium_portal.receipts import Reader, check_read
 from node_adapter.clients import Suite
@@ -48,27 +46,6 @@ class DmvMismatchError(PortalError):
 
     def extra(self) -> dict[str, Any]:
         return {"mismatches": [m.model_dump() for m in self.mismatches]}
-
-
-class IntakeScan(SQLModel, table=True):
-    """An uploaded page, what OCR read on it, and the record attested from it."""
-
-    __tablename__ = "portal_intake_scan"
-
-    id: int | None = SqlField(default=None, primary_key=True)
-    member_id: int = SqlField(index=True)
-    file_digest: str = SqlField(max_length=66, index=True)
-    content_type: str = SqlField(max_length=40)
-    text: str = SqlField(sa_column=Column(Text, nullable=False))
-    """Tesseract's text."""
-    fields: str = SqlField(sa_column=Column(Text, nullable=False))
-    """The fields as read (JSON of ExtractedFields)."""
-    ms: float = 0.0
-    document_digest: str | None = SqlField(default=None, max_length=66, index=True)
-    """The digest of the record attested from it (the attestation's uid once on chain)."""
-    flags: str = SqlField(default="[]", sa_column=Column(Text, nullable=False))
-    """JSON list of the DMV mismatch codes the member attested despite."""
-    created_at: datetime = SqlField(default_factory=utcnow)
 
 
 class ScanResult(BaseModel):
@@ -219,17 +196,6 @@ def attest_scan(
         session.add(fresh)
         session.commit()
     return IntakeAttestation(scan_id=scan_id, cross_check=check, flags=flags, attestation=prepared)
-
-
-def flags_of(engine: Engine, digests: list[str]) -> dict[str, list[str]]:
-    """The DMV flags of the records attested from scans among ``digests`` (those that carry any)."""
-    if not digests:
-        return {}
-    with Session(engine) as session:
-        rows = session.exec(
-            select(IntakeScan.document_digest, IntakeScan.flags).where(col(IntakeScan.document_digest).in_(digests))
-        ).all()
-    return {digest: json.loads(flags) for digest, flags in rows if digest is not None and flags != "[]"}
 
 
 def _cross_check(engine: Engine, key: bytes, vin: str, **fields: Any) -> CrossCheck:

@@ -169,8 +169,8 @@ def _final(outbox: Outbox, key: str) -> bool:
 def risk_signer(name: str, dev_chain: bool) -> LocalAccount:
     """The account that anchors for the risk score: a dev account on a dev chain, else its keystore
     (``ORACLE_SIGNERS``)."""
-    from oracle.devsetup import dev_signers  # noqa: PLC0415 (dev chains only)
     from oracle.service import load_signers  # noqa: PLC0415 (the service imports this package)
+    from oracle.tools.devsetup import dev_signers  # noqa: PLC0415 (dev chains only)
 
     oracle_settings = OracleSettings()
     signers = load_signers(oracle_settings) if oracle_settings.signers or not dev_chain else dev_signers()

@@ -2,10 +2,13 @@
 
 They serve deterministic data from a seed over a simulated clock, so the oracle can be tested end to end against real
 HTTP services: see ``fleet`` (the generated vehicles and loans), ``simulation`` (state, feeds, scenarios), ``apps``
-(the FastAPI factories) and ``server`` (``SimulatorServer`` and ``python -m oracle.simulators``).
+(the FastAPI factories) and ``server`` (``SimulatorServer`` and ``python -m oracle.simulators``). The car models and
+regions come from ``oracle.reference``, which the oracle reads too. Tests, the demo, the tools (``oracle.tools``) and
+``make up`` use the simulators; the running oracle never imports them.
 """
 
-from oracle.simulators.fleet import Fleet, Loan, Region, Vehicle, generate_fleet
+from oracle.reference import Region
+from oracle.simulators.fleet import Fleet, Loan, Vehicle, generate_fleet
 from oracle.simulators.server import SimulatorServer
 from oracle.simulators.simulation import Simulation
 

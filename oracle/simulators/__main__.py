@@ -1,5 +1,5 @@
 import typer
 
-from oracle.cli import simulators
+from oracle.tools.cli import simulators
 
 typer.run(simulators)

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Req
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from oracle.simulators.fleet import REGIONS
+from oracle.reference import REGIONS
 from oracle.simulators.simulation import (
     MAX_ADVANCE_SECONDS,
     MAX_PAGE,

@@ -4,8 +4,9 @@ Everything comes from one ``random.Random(seed)`` (never the global generator), 
 fleet on every machine and Python run. VINs are 17 characters with a correct ISO 3779 check digit in position 9, a
 Chinese world-manufacturer identifier matching the make, and the model-year code in position 10.
 
-Money is in whole yuan (CNY). Dates are UTC. Regions are a few Chinese cities with a latitude/longitude box that
-serves as the geofence of the vehicles registered there.
+Money is in whole yuan (CNY). Dates are UTC. The car models and the regions (a few Chinese cities with a
+latitude/longitude box that serves as the geofence of the vehicles registered there) are the oracle's reference data,
+``oracle.reference``: the fleet is generated from the same definitions the oracle values and geofences by.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from node_adapter.encoding import validate_vin, vin_check_digit
+from oracle.reference import CAR_MODELS, REGIONS
 
 SIMULATION_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 """The simulated clock starts here unless told otherwise."""
@@ -24,60 +26,6 @@ _VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 _PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
 _MODEL_YEAR_CODES = {year: code for year, code in zip(range(2010, 2031), "ABCDEFGHJKLMNPRSTVWXY", strict=True)}
 
-
-@dataclass(frozen=True, slots=True)
-class Region:
-    """A city whose box (inclusive bounds, degrees) is the geofence of the vehicles registered there."""
-
-    code: str
-    name: str
-    plate_prefix: str
-    lat_min: float
-    lat_max: float
-    lon_min: float
-    lon_max: float
-
-    def contains(self, lat: float, lon: float) -> bool:
-        return self.lat_min <= lat <= self.lat_max and self.lon_min <= lon <= self.lon_max
-
-    @property
-    def centre(self) -> tuple[float, float]:
-        return (self.lat_min + self.lat_max) / 2, (self.lon_min + self.lon_max) / 2
-
-
-REGIONS: tuple[Region, ...] = (
-    Region("SH", "Shanghai", "沪A", 30.70, 31.85, 120.90, 121.95),
-    Region("BJ", "Beijing", "京A", 39.45, 41.05, 115.45, 117.45),
-    Region("GZ", "Guangzhou", "粤A", 22.55, 23.90, 112.95, 113.65),
-    Region("SZ", "Shenzhen", "粤B", 22.45, 22.85, 113.75, 114.60),
-    Region("CD", "Chengdu", "川A", 30.10, 31.40, 102.95, 104.85),
-    Region("HZ", "Hangzhou", "浙A", 29.20, 30.55, 118.35, 120.70),
-)
-REGIONS_BY_CODE: dict[str, Region] = {region.code: region for region in REGIONS}
-
-
-@dataclass(frozen=True, slots=True)
-class CarModel:
-    """A make and model with the world-manufacturer identifier of its Chinese plant and its new price."""
-
-    make: str
-    model: str
-    wmi: str
-    new_price_cny: int
-
-
-CAR_MODELS: tuple[CarModel, ...] = (
-    CarModel("Volkswagen", "Lavida", "LSV", 120_000),
-    CarModel("Volkswagen", "Tiguan L", "LSV", 220_000),
-    CarModel("Toyota", "Camry", "LVG", 200_000),
-    CarModel("Toyota", "Corolla", "LVG", 130_000),
-    CarModel("Honda", "Accord", "LHG", 190_000),
-    CarModel("BYD", "Han", "LGX", 230_000),
-    CarModel("BYD", "Qin Plus", "LGX", 110_000),
-    CarModel("Tesla", "Model Y", "LRW", 260_000),
-    CarModel("BMW", "3 Series", "LBV", 300_000),
-    CarModel("Geely", "Emgrand", "L6T", 80_000),
-)
 
 BANKS: tuple[str, ...] = ("ICBC", "CCB", "ABC", "BOC", "CMB", "PAB")
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林"

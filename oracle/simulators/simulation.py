@@ -24,14 +24,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from oracle.reference import CAR_MODELS, REGIONS, REGIONS_BY_CODE, Region
 from oracle.simulators.fleet import (
-    CAR_MODELS,
-    REGIONS,
-    REGIONS_BY_CODE,
     SIMULATION_EPOCH,
     Fleet,
     Loan,
-    Region,
     Vehicle,
     depreciated_value,
     generate_fleet,

@@ -22,17 +22,18 @@ from sqlmodel import Session, select
 from web3 import Web3
 
 from consortium.serving import BackgroundServer
-from consortium_portal.app import PortalContext, create_app
-from consortium_portal.devsetup import register_dev_kinds
+from consortium_portal.app import create_app
+from consortium_portal.context import PortalContext
 from consortium_portal.settings import PortalSettings
+from consortium_portal.tools.devsetup import register_dev_kinds
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import Role
 from node_adapter.connection import connect
 from node_adapter.dev.devchain import pass_proposal
 from node_adapter.dev.localchain import DEV_MNEMONIC, LocalChain, dev_accounts, free_port
 from node_adapter.settings import NodeAdapterSettings
-from oracle.devsetup import DEV_SIGNERS
 from oracle.store import LoanLink
+from oracle.tools.devsetup import DEV_SIGNERS
 from tests.oracle.conftest import OracleRig, make_rig, oracle_settled, wait_for
 from tests.portal.conftest import sign_in
 

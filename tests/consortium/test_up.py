@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.consortium.test_supervisor import alive
 
 from node_adapter.dev.localchain import free_port
+from tests.consortium.test_supervisor import alive
 
 pytestmark = pytest.mark.slow
 

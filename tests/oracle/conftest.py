@@ -27,7 +27,6 @@ from node_adapter.dev.devchain import pass_proposal
 from node_adapter.dev.localchain import DEV_MNEMONIC, LocalChain, dev_accounts
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
-from oracle.devsetup import dev_signers, setup_dev_consortium
 from oracle.pipeline import Oracle, oracle_status
 from oracle.risk.job import RiskScorer
 from oracle.risk.settings import RiskSettings
@@ -35,6 +34,7 @@ from oracle.service import OracleService
 from oracle.settings import OracleSettings
 from oracle.simulators.server import SimulatorServer
 from oracle.store import AnchorBatch, BatchStatus, SourceRecord
+from oracle.tools.devsetup import dev_signers, setup_dev_consortium
 
 
 @dataclass

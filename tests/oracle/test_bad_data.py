@@ -1,4 +1,4 @@
-"""Bad data from a source, each handled as the pipeline's rules say (oracle/pipeline.py): nothing dropped silently."""
+"""Bad data from a source, each handled as the pipeline's rules say (oracle/pipeline/): nothing dropped silently."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from oracle.residual import DepreciationEstimator, VehicleFacts, evaluate, held_out_error, simulated_sales
+from oracle.residual import DepreciationEstimator, VehicleFacts, evaluate
+from oracle.tools.holdout import held_out_error, simulated_sales
 
 ON = date(2026, 6, 1)
 

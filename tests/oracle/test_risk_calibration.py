@@ -22,7 +22,6 @@ from node_adapter.dev.localchain import DEV_MNEMONIC, LocalChain, dev_accounts
 from node_adapter.outbox import Outbox, OutboxTx
 from node_adapter.settings import get_settings
 from node_adapter.shared.risk import CalibrationResult, RiskCalibrationRun, RiskScoreRow, create_risk_schema
-from oracle.devsetup import DEV_AGENCY
 from oracle.risk.cli import app
 from oracle.risk.job import RISK_MODEL_KIND, RISK_SCORE_KIND, anchor_model, score_row
 from oracle.risk.model import compute_score, get_model, load_parameters
@@ -30,6 +29,7 @@ from oracle.risk.outcomes import RiskCalibrator, refit
 from oracle.risk.portfolio import SimulatedLoan, simulate_portfolio
 from oracle.risk.settings import RiskSettings
 from oracle.service import OracleService
+from oracle.tools.devsetup import DEV_AGENCY
 from tests.oracle.conftest import OracleRig, make_rig
 
 TERMS = STANDARD_TERMS.model_copy(update={"cure_period": 3 * 86_400})

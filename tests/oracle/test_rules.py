@@ -9,8 +9,8 @@ import pytest
 
 from node_adapter.clients import AlertKind, Severity
 from oracle.models import SourceEvent, parse_event
+from oracle.reference import REGIONS_BY_CODE
 from oracle.rules import apply_reading
-from oracle.simulators.fleet import REGIONS_BY_CODE
 from oracle.store import VehicleState
 
 VIN = "LSVJETH80N5183294"

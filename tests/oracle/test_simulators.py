@@ -18,8 +18,8 @@ import pytest
 from node_adapter.dev.localchain import free_port
 from node_adapter.encoding import validate_vin
 from node_adapter.exceptions import EncodingError
+from oracle.reference import REGIONS_BY_CODE
 from oracle.simulators import SimulatorServer, generate_fleet
-from oracle.simulators.fleet import REGIONS_BY_CODE
 
 Json = Any
 

@@ -18,10 +18,11 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from web3 import Web3
 
 from consortium.serving import BackgroundServer
-from consortium_portal.app import PortalContext, create_app
-from consortium_portal.devsetup import receipt_kind_call
+from consortium_portal.app import create_app
+from consortium_portal.context import PortalContext
 from consortium_portal.kinds import CATALOGUE
 from consortium_portal.settings import PortalSettings
+from consortium_portal.tools.devsetup import receipt_kind_call
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import AlertKind, KindFlag, LoanTerms, Role, Severity, Suite
 from node_adapter.dev.devchain import pass_proposal

@@ -11,7 +11,7 @@ from eth_account.messages import encode_defunct
 from sqlmodel import Session
 from web3 import Web3
 
-from consortium_portal.api import router
+from consortium_portal.http.api import router
 from consortium_portal.models import SignInChallenge, utcnow
 from node_adapter.dev.localchain import LocalChain
 from tests.chain_helpers import as_governance

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from consortium_portal.anchor import RECEIPT_KIND
-from consortium_portal.devsetup import approve_dev_policy, register_dev_kinds
 from consortium_portal.kinds import CATALOGUE
+from consortium_portal.tools.devsetup import approve_dev_policy, register_dev_kinds
 from node_adapter.clients import Role, Suite
 from node_adapter.dev.localchain import LocalChain
 from node_adapter.runtime import Runtime
@@ -64,8 +64,8 @@ def test_the_dev_kinds_are_registered_once_with_the_catalogues_schemas(chain: Lo
 def test_the_policy_command_prints_a_policy_files_digest_and_refuses_a_malformed_one(tmp_path: Path) -> None:
     from typer.testing import CliRunner  # noqa: PLC0415
 
-    from consortium_portal.cli import app  # noqa: PLC0415
     from consortium_portal.policy import default_policy  # noqa: PLC0415
+    from consortium_portal.tools.cli import app  # noqa: PLC0415
 
     runner = CliRunner()
     printed = runner.invoke(app, ["policy", "--json"])

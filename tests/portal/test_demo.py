@@ -15,7 +15,7 @@ from rich.console import Console
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from consortium_portal.demo import CAR_1, CAR_2, STORY_MEMBERS, Stage, fresh_system, play
+from consortium_portal.tools.demo import CAR_1, CAR_2, STORY_MEMBERS, Stage, fresh_system, play
 from node_adapter.clients import CaseState, DisputeState, LienStatus, PointsReason
 from node_adapter.dev.devchain import dev_member
 from node_adapter.dev.localchain import free_port

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlmodel import Session
 
 from consortium_portal.intake.crosscheck import ORACLE_RECORDS
-from consortium_portal.intake.generate import generate, wrong_check_digit
+from consortium_portal.tools.papers import generate, wrong_check_digit
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id
 from oracle.pipeline import create_oracle_schema
 from oracle.store import Anchor, SourceRecord

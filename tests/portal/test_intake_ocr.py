@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 
 from consortium_portal.intake.fields import DocType, check_digit_mandatory, extract, read_vin, vin_problem
-from consortium_portal.intake.generate import generate, make_vin, wrong_check_digit
 from consortium_portal.intake.ocr import (
     ImageTooLargeError,
     NotAnImageError,
@@ -17,6 +16,7 @@ from consortium_portal.intake.ocr import (
     open_image,
     read_page,
 )
+from consortium_portal.tools.papers import generate, make_vin, wrong_check_digit
 
 
 def test_vin_check_digit() -> None:

@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 from web3 import Web3
 
 from consortium.serving import BackgroundServer
-from consortium_portal.app import PortalContext, create_app
+from consortium_portal.app import create_app
+from consortium_portal.context import PortalContext
 from consortium_portal.settings import PortalSettings
 from node_adapter.dev.localchain import LocalChain, free_port
 from oracle.store import LoanLink, VehicleState

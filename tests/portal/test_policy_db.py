@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from consortium_portal.app import create_portal_schema
 from consortium_portal.auth import Principal
+from consortium_portal.context import create_portal_schema
 from consortium_portal.models import Scope
 from consortium_portal.policy import DAY, Target, default_policy, in_force, keep_policy, parse_policy, ties_of
 from consortium_portal.receipts import AccessRefusedError, Reader, check_read, list_receipts

@@ -13,7 +13,8 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
-from consortium_portal.anchor import RECEIPT_KIND, ReceiptAnchorer, ReceiptBatch
+from consortium_portal.anchor import RECEIPT_KIND, ReceiptAnchorer
+from consortium_portal.models import ReceiptBatch
 from node_adapter.bundle import parse_bundle, verify_bundle
 from node_adapter.dev.chainutil import send_and_wait
 from node_adapter.dev.localchain import LocalChain

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from consortium_portal.bench import CLAIM, INSPECTION
-from consortium_portal.scale import ScaleBenchError, make_records, scale_report, vin_of
+from consortium_portal.tools.bench import CLAIM, INSPECTION
+from consortium_portal.tools.scale import ScaleBenchError, make_records, scale_report, vin_of
 from node_adapter.encoding import subject_id, validate_vin
 
 KEY = b"k" * 32

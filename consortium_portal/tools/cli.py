@@ -17,9 +17,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from consortium.supervisor import ServiceSpec, http_ready
-from consortium_portal.app import PortalContext, create_app
-from consortium_portal.devsetup import approve_dev_policy, register_dev_kinds
+from consortium_portal.app import create_app
+from consortium_portal.context import PortalContext
 from consortium_portal.settings import PortalSettings
+from consortium_portal.tools.devsetup import approve_dev_policy, register_dev_kinds
 from node_adapter.runtime import Runtime
 from node_adapter.settings import DEV_CHAIN_IDS, NodeAdapterSettings, get_settings
 
@@ -136,7 +137,7 @@ def demo(
     financed, liens, attestations, a loan 95 days overdue and cured, a value drop, a repossession through to
     settlement, points, and a false record slashed. Plays on the running system (`make up`); idempotent: a second
     run finds every step done and changes nothing."""
-    from consortium_portal import demo as story  # noqa: PLC0415 (only this command needs it)
+    from consortium_portal.tools import demo as story  # noqa: PLC0415 (only this command needs it)
 
     node = get_settings()
     if not fresh:
@@ -169,7 +170,7 @@ def bench(
     requests: Annotated[int, typer.Option(help="Requests in all.")] = 2000,
 ) -> None:
     """Latency and throughput of verifying a VIN with many records, with concurrent clients (fresh Anvil node)."""
-    from consortium_portal.bench import verify_report  # noqa: PLC0415
+    from consortium_portal.tools.bench import verify_report  # noqa: PLC0415
 
     with console.status("preparing a vehicle on a fresh node ...") if not as_json else contextlib.nullcontext():
         report = verify_report(records=records, clients=clients, requests=requests)
@@ -195,7 +196,7 @@ def bench_scale(
 ) -> None:
     """How cost grows with the number of records: gas per record (single attestations, Merkle batches), the read
     model's rebuild, and verifying a VIN and a document through the portal, at each size (one fresh Anvil node)."""
-    from consortium_portal.scale import scale_report  # noqa: PLC0415
+    from consortium_portal.tools.scale import scale_report  # noqa: PLC0415
 
     try:
         counts = [int(part.replace("_", "")) for part in sizes.split(",") if part.strip()]
@@ -221,3 +222,26 @@ def bench_scale(
             table.add_row(figure, *(str(point.get(figure, "")) for point in points))
     console.print(table)
     console.print(f"loading: {report['load_method']}")
+
+
+def bench_ocr(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    documents: Annotated[int, typer.Option(min=1, help="Generated documents read.")] = 56,
+    seed: Annotated[int, typer.Option(help="Seed of the generated documents.")] = 7,
+) -> None:
+    """OCR intake over generated registration certificates, invoices, repair bills and policies (Chinese and
+    English): field accuracy, exact VINs, milliseconds per page."""
+    from consortium_portal.tools.ocr_bench import ocr_report  # noqa: PLC0415
+
+    waiting = console.status(f"reading {documents} generated documents ...")
+    with waiting if not as_json else contextlib.nullcontext():
+        report = ocr_report(documents=documents, seed=seed)
+    if as_json:
+        print(json.dumps(report))
+        return
+    table = Table(title=f"OCR intake over {documents} generated documents (seed {seed})")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in report.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
+    console.print(table)

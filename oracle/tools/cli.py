@@ -1,7 +1,9 @@
 """``consortium oracle ...``: the oracle's commands, registered with the ``consortium`` CLI as a plugin.
 
 node_adapter must not import the oracle, so the oracle adds itself through the ``consortium.commands`` entry point
-(and ``consortium bench oracle`` through ``consortium.bench``; see pyproject.toml).
+(and ``consortium bench oracle`` through ``consortium.bench``; see pyproject.toml). It is a tool surface: ``run``
+starts the running oracle (``oracle.service``), the other commands read its database, measure it or serve the
+simulators.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from node_adapter.db import make_engine
 from node_adapter.progress import progress_bar
 from node_adapter.settings import NodeAdapterSettings, get_settings
 from oracle.pipeline import create_oracle_schema, oracle_status
-from oracle.residual import held_out_error
 from oracle.service import open_service
 from oracle.settings import OracleSettings
 from oracle.simulators.apps import create_app
 from oracle.simulators.server import SimulatorServer
 from oracle.simulators.simulation import Simulation
+from oracle.tools.holdout import held_out_error
 
 app = typer.Typer(
     help="The oracle: off-chain data feeds of DMV, telematics, market and loan data into the contracts.",
@@ -188,7 +190,7 @@ def bench(
     hours: Annotated[int, typer.Option(help="Simulated hours of T-Box readings for the throughput figure.")] = 6,
 ) -> None:
     """Alert latency (simulator anomaly to case on chain) and telematics readings per second through batches."""
-    from oracle.bench import oracle_report  # noqa: PLC0415
+    from oracle.tools.bench import oracle_report  # noqa: PLC0415
 
     with console.status("running the oracle on a fresh node ...") if not as_json else contextlib.nullcontext():
         report = oracle_report(samples=samples, fleet=fleet, hours=hours)

@@ -1,4 +1,5 @@
-"""The intake API (``/api/v1/intake``): upload a page, review what OCR read, attest it."""
+"""The intake API (``/api/v1/intake/scans``): upload a page, review what OCR read, attest it; thin routes over
+intake/service.py."""
 
 from __future__ import annotations
 
@@ -6,18 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 
-from consortium_portal.api import ContextDep, PrincipalDep, ReaderDep, RowId
+from consortium_portal.http.deps import API, ContextDep, PrincipalDep, ReaderDep, RowId
 from consortium_portal.intake import service
 from consortium_portal.intake.ocr import check_engine
 
-SCAN_PATH = "/api/v1/intake/scans"
+router = APIRouter(prefix=f"{API}/intake/scans", tags=["intake"])
+SCAN_PATH = router.prefix
 """Takes an image body up to ``PORTAL_MAX_FILE_BYTES`` (app.py)."""
-
-router = APIRouter(tags=["intake"])
 
 
 @router.post(
-    SCAN_PATH,
+    "",
     status_code=201,
     openapi_extra={
         "requestBody": {
@@ -46,14 +46,14 @@ async def scan_page(
     )
 
 
-@router.get(SCAN_PATH + "/{scan_id}")
+@router.get("/{scan_id}")
 def get_scan(scan_id: RowId, reader: ReaderDep, context: ContextDep) -> service.ScanResult:
     """A page this member scanned: what OCR read, the VIN check and the DMV cross-check (a read the data-sharing
     policy decides, with an access receipt)."""
     return service.get_scan(engine=context.engine, reader=reader, key=context.subject_key, scan_id=scan_id)
 
 
-@router.post(SCAN_PATH + "/{scan_id}/attestation", status_code=201)
+@router.post("/{scan_id}/attestation", status_code=201)
 def attest_scan(
     scan_id: RowId,
     *,

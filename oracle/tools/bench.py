@@ -25,12 +25,12 @@ from node_adapter.dev.localchain import LocalChain, free_port
 from node_adapter.runtime import Runtime
 from node_adapter.settings import NodeAdapterSettings
 from node_adapter.txworker import TxPolicy, TxWorker
-from oracle.devsetup import dev_signers, setup_dev_consortium
 from oracle.pipeline import Oracle
 from oracle.service import OracleService
 from oracle.settings import OracleSettings
 from oracle.simulators.server import SimulatorServer
 from oracle.store import AnchorBatch, BatchStatus, LoanLink, SourceRecord
+from oracle.tools.devsetup import dev_signers, setup_dev_consortium
 
 
 def oracle_report(*, samples: int = 20, fleet: int = 60, hours: int = 6, interval: float = 0.05) -> dict[str, Any]:

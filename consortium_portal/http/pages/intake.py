@@ -13,21 +13,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from consortium_portal.api import RowId, get_context
-from consortium_portal.app import PortalContext
 from consortium_portal.auth import Principal
+from consortium_portal.context import PortalContext
 from consortium_portal.errors import InvalidInputError, PortalError
+from consortium_portal.http.deps import ContextDep, RowId, SignedInDep
+from consortium_portal.http.render import first_error, form_fields, page, uploaded
 from consortium_portal.intake import service
 from consortium_portal.intake.fields import DocType
 from consortium_portal.intake.ocr import check_engine
 from consortium_portal.receipts import Reader
-from consortium_portal.web import _first_error, _form, _page, _principal, _to_sign_in, _uploaded
 
 UPLOAD_PATH = "/intake"
 """Takes a multipart image body up to ``PORTAL_MAX_FILE_BYTES`` (app.py)."""
 PURPOSE = "intake review"
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(prefix=UPLOAD_PATH, include_in_schema=False)
 
 
 def _reader(context: PortalContext, principal: Principal) -> Reader:
@@ -35,25 +35,17 @@ def _reader(context: PortalContext, principal: Principal) -> Reader:
     return Reader(principal, PURPOSE, now, block, context.suite.membership.address)
 
 
-@router.get(UPLOAD_PATH, response_class=HTMLResponse)
-def intake_form(request: Request) -> Response:
-    context = get_context(request)
-    principal = _principal(request, context)
-    if principal is None:
-        return _to_sign_in()
-    return _page(request, "intake.html", principal)
+@router.get("", response_class=HTMLResponse)
+def intake_form(request: Request, principal: SignedInDep) -> Response:
+    return page(request, "intake.html", principal)
 
 
-@router.post(UPLOAD_PATH)
-async def intake_upload(request: Request) -> Response:
+@router.post("")
+async def intake_upload(request: Request, context: ContextDep, principal: SignedInDep) -> Response:
     """Keep and read the uploaded page, then show it for review."""
-    context = get_context(request)
-    principal = _principal(request, context)
-    if principal is None:
-        return _to_sign_in()
     try:
         check_engine()
-        upload = await _uploaded(request, "choose a photo or scan to upload (PNG or JPEG)")
+        upload = await uploaded(request, "choose a photo or scan to upload (PNG or JPEG)")
         scanned = service.scan(
             engine=context.engine,
             principal=principal,
@@ -63,40 +55,32 @@ async def intake_upload(request: Request) -> Response:
             name=upload.filename or "scan",
         )
     except PortalError as exc:
-        return _page(request, "intake.html", principal, status=exc.status, error=str(exc))
+        return page(request, "intake.html", principal, status=exc.status, error=str(exc))
     return RedirectResponse(f"{UPLOAD_PATH}/{scanned.id}", status_code=303)
 
 
-@router.get(UPLOAD_PATH + "/{scan_id}", response_class=HTMLResponse)
-def intake_review(request: Request, scan_id: RowId) -> Response:
-    context = get_context(request)
-    principal = _principal(request, context)
-    if principal is None:
-        return _to_sign_in()
+@router.get("/{scan_id}", response_class=HTMLResponse)
+def intake_review(request: Request, scan_id: RowId, context: ContextDep, principal: SignedInDep) -> Response:
     try:
         scanned = service.get_scan(
             engine=context.engine, reader=_reader(context, principal), key=context.subject_key, scan_id=scan_id
         )
     except PortalError as exc:
-        return _page(request, "intake.html", principal, status=exc.status, error=str(exc))
+        return page(request, "intake.html", principal, status=exc.status, error=str(exc))
     return _review(request, principal, scanned, scanned.fields.model_dump())
 
 
-@router.post(UPLOAD_PATH + "/{scan_id}/attest")
-async def intake_attest(request: Request, scan_id: RowId) -> Response:
+@router.post("/{scan_id}/attest")
+async def intake_attest(request: Request, scan_id: RowId, context: ContextDep, principal: SignedInDep) -> Response:
     """Prepare the reviewed fields as a ``scanned_document`` record; the attest page then signs it."""
-    context = get_context(request)
-    principal = _principal(request, context)
-    if principal is None:
-        return _to_sign_in()
-    form = await _form(request)
+    form = await form_fields(request)
     fields: dict[str, Any] = {k: (v.strip() or None) for k, v in form.items() if k != "attest_despite_mismatches"}
     try:
         scanned = service.get_scan(
             engine=context.engine, reader=_reader(context, principal), key=context.subject_key, scan_id=scan_id
         )
     except PortalError as exc:
-        return _page(request, "intake.html", principal, status=exc.status, error=str(exc))
+        return page(request, "intake.html", principal, status=exc.status, error=str(exc))
     try:
         for number in ("amount_cny", "mileage_km"):
             text = (fields.get(number) or "").replace(",", "")
@@ -108,7 +92,7 @@ async def intake_attest(request: Request, scan_id: RowId) -> Response:
                 {**fields, "attest_despite_mismatches": form.get("attest_despite_mismatches") == "on"}
             )
         except ValidationError as exc:
-            raise InvalidInputError(_first_error(exc)) from None
+            raise InvalidInputError(first_error(exc)) from None
         _block, now = context.head()
         prepared = service.attest_scan(
             engine=context.engine,
@@ -139,7 +123,7 @@ def _review(
     mismatches = extra.pop("mismatches", None)
     if mismatches is None and scanned.cross_check is not None:
         mismatches = scanned.cross_check.mismatches
-    return _page(
+    return page(
         request,
         "intake.html",
         principal,

@@ -1,13 +1,14 @@
-"""Membership routes (``/api/v1``): applications, the governors' proposals and votes, the member directory; thin
-routes over applications.py and proposals.py."""
+"""Membership (``/api/v1``): applications, the governors' proposals and votes, the member directory, and proposing new
+reward rules; thin routes over applications.py and proposals.py. An organisation's application is ``public`` (it is
+not a member yet); the rest needs a member."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from consortium_portal import applications, proposals
-from consortium_portal.api import ContextDep, PrincipalDep, ReaderDep, RowId
 from consortium_portal.applications import ApplicationCreate, ApplicationDetail, ApplicationPublic
+from consortium_portal.http.deps import API, ContextDep, PrincipalDep, ReaderDep, RowId
 from consortium_portal.proposals import (
     MemberEntry,
     MemberProposalRequest,
@@ -16,24 +17,25 @@ from consortium_portal.proposals import (
     VoteRequest,
 )
 
-router = APIRouter()
+public = APIRouter(prefix=API, tags=["membership"])
+router = APIRouter(prefix=API)
 
 
-@router.post("/api/v1/applications", status_code=201, tags=["membership"])
+@public.post("/applications", status_code=201)
 def apply(body: ApplicationCreate, context: ContextDep) -> ApplicationDetail:
     """An organisation applies to join (no sign-in: it is not a member yet). Each signing account proves control
     with a challenge from POST /api/v1/auth/challenge, signed; a challenge serves once."""
     return applications.apply(engine=context.engine, membership=context.suite.membership, request=body)
 
 
-@router.get("/api/v1/applications", tags=["membership"])
+@router.get("/applications", tags=["membership"])
 def list_applications(principal: PrincipalDep, context: ContextDep) -> list[ApplicationPublic]:
     """Every application with where it stands, newest first (governors)."""
     proposals.require_governor(principal, "the applications")
     return applications.list_applications(engine=context.engine, membership=context.suite.membership)
 
 
-@router.get("/api/v1/applications/{application_id}", tags=["membership"])
+@router.get("/applications/{application_id}", tags=["membership"])
 def get_application(application_id: RowId, reader: ReaderDep, context: ContextDep) -> ApplicationDetail:
     """An application with its documents and its salted application file (governors, as the data-sharing policy
     says; the read leaves an access receipt)."""
@@ -42,7 +44,7 @@ def get_application(application_id: RowId, reader: ReaderDep, context: ContextDe
     )
 
 
-@router.post("/api/v1/applications/{application_id}/proposal", tags=["membership"])
+@router.post("/applications/{application_id}/proposal", tags=["membership"])
 def propose_admission(application_id: RowId, principal: PrincipalDep, context: ContextDep) -> PreparedTransaction:
     """The transaction proposing the applicant's admission, for the governor's wallet to send."""
     return proposals.propose_admission(
@@ -50,7 +52,7 @@ def propose_admission(application_id: RowId, principal: PrincipalDep, context: C
     )
 
 
-@router.post("/api/v1/members/{member_id}/proposal", tags=["membership"])
+@router.post("/members/{member_id}/proposal", tags=["membership"])
 def propose_member_action(
     member_id: RowId, body: MemberProposalRequest, principal: PrincipalDep, context: ContextDep
 ) -> PreparedTransaction:
@@ -60,13 +62,13 @@ def propose_member_action(
     )
 
 
-@router.get("/api/v1/proposals", tags=["membership"])
+@router.get("/proposals", tags=["membership"])
 def open_proposals(principal: PrincipalDep, context: ContextDep) -> list[ProposalPublic]:
     """The open proposals (voting, queued, ready) with their calls, votes and deadlines (governors)."""
     return proposals.open_proposals(engine=context.engine, membership=context.suite.membership, principal=principal)
 
 
-@router.post("/api/v1/proposals/{proposal_id}/vote", tags=["membership"])
+@router.post("/proposals/{proposal_id}/vote", tags=["membership"])
 def vote(proposal_id: RowId, body: VoteRequest, principal: PrincipalDep, context: ContextDep) -> PreparedTransaction:
     """The transaction casting the governor's vote, for its wallet to send."""
     return proposals.vote(
@@ -74,25 +76,25 @@ def vote(proposal_id: RowId, body: VoteRequest, principal: PrincipalDep, context
     )
 
 
-@router.post("/api/v1/proposals/{proposal_id}/execute", tags=["membership"])
+@router.post("/proposals/{proposal_id}/execute", tags=["membership"])
 def execute(proposal_id: RowId, principal: PrincipalDep, context: ContextDep) -> PreparedTransaction:
     """The transaction executing a passed proposal once it is ready, for the governor's wallet to send."""
     return proposals.execute(membership=context.suite.membership, principal=principal, proposal_id=proposal_id)
 
 
-@router.post("/api/v1/proposals/{proposal_id}/cancel", tags=["membership"])
+@router.post("/proposals/{proposal_id}/cancel", tags=["membership"])
 def cancel(proposal_id: RowId, principal: PrincipalDep, context: ContextDep) -> PreparedTransaction:
     """The transaction canceling a proposal, for its proposer's wallet to send."""
     return proposals.cancel(membership=context.suite.membership, principal=principal, proposal_id=proposal_id)
 
 
-@router.get("/api/v1/members", tags=["membership"])
+@router.get("/members", tags=["membership"])
 def members(_principal: PrincipalDep, context: ContextDep) -> list[MemberEntry]:
     """Every member with its status, roles, accounts and, when known from its application, its name."""
     return proposals.directory(engine=context.engine)
 
 
-@router.post("/api/v1/points/rules/proposal", tags=["points"])
+@router.post("/points/rules/proposal", tags=["points"])
 def propose_reward_rules(
     body: proposals.RewardRulesProposal, principal: PrincipalDep, context: ContextDep
 ) -> PreparedTransaction:

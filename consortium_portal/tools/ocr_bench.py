@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from consortium_portal.intake.fields import FIELD_NAMES
-from consortium_portal.intake.generate import generate
 from consortium_portal.intake.ocr import check_engine, read_page
+from consortium_portal.tools.papers import generate
 
 
 def ocr_report(*, documents: int = 56, seed: int = 7) -> dict[str, Any]:

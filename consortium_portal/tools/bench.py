@@ -25,7 +25,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from consortium.serving import BackgroundServer
-from consortium_portal.app import PortalContext, create_app
+from consortium_portal.app import create_app
+from consortium_portal.context import PortalContext
 from consortium_portal.settings import PortalSettings
 from node_adapter.artifacts import load_artifact
 from node_adapter.clients import KindFlag, Role, Suite

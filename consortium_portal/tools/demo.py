@@ -48,11 +48,12 @@ from web3 import Web3
 
 from consortium.serving import BackgroundServer
 from consortium_portal import applications, attest, case_actions, proposals, records
-from consortium_portal.app import PortalContext, create_app
+from consortium_portal.app import create_app
 from consortium_portal.auth import Principal, issue_challenge
-from consortium_portal.devsetup import register_dev_kinds
+from consortium_portal.context import PortalContext
 from consortium_portal.models import DocumentStatus, MembershipApplication, PortalDocument, Scope
 from consortium_portal.settings import PortalSettings
+from consortium_portal.tools.devsetup import register_dev_kinds
 from node_adapter.clients import (
     CaseState,
     ContractClient,

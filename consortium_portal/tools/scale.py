@@ -39,9 +39,10 @@ from hexbytes import HexBytes
 
 from consortium.bench.bulkload import FREE_GAS_ANVIL_ARGS, BulkLoader, LoadResult
 from consortium.serving import BackgroundServer
-from consortium_portal.app import PortalContext, create_app
-from consortium_portal.bench import CLAIM, INSPECTION, _sign_in, form_bench_consortium
+from consortium_portal.app import create_app
+from consortium_portal.context import PortalContext
 from consortium_portal.settings import PortalSettings
+from consortium_portal.tools.bench import CLAIM, INSPECTION, _sign_in, form_bench_consortium
 from node_adapter.clients import Suite
 from node_adapter.dev.localchain import LocalChain, free_port
 from node_adapter.encoding import JsonValue, SaltedDocument, subject_id, vin_check_digit

@@ -13,7 +13,7 @@ NPM_STAMP := node_modules/.installed
 SLITHER_VENV := .venv-slither
 FORGE := node_modules/.bin/forge
 
-.PHONY: help install install-dev install-browser install-ocr install-postgres doctor up down test test-forge test-python chaos bench lint fmt artifacts clean
+.PHONY: help install install-dev install-browser install-ocr install-postgres geth doctor up down network test test-forge test-python chaos bench lint fmt artifacts clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,26 @@ install-postgres:
 		else echo "error: the database tests need PostgreSQL's server programs: sudo apt-get install postgresql" \
 			"(or set CONSORTIUM_TEST_DATABASE_URL to a server of yours)"; exit 1; fi; }
 
+# The multi-node network runs geth (go-ethereum) 1.13, the last line with Clique proof-of-authority, built once from the
+# Go module proxy into .tools/bin. The version is pinned here and in consortium/network/tool.py (a test checks both).
+# geth 1.13 links with Go 1.23+ only with -checklinkname=0 (its memsize dependency; never enable geth's /memsize page);
+# older Go does not know that flag, so it is given to Go 1.23+ only.
+GETH_VERSION := 1.13.15
+GETH_PACKAGE := github.com/ethereum/go-ethereum/cmd/geth
+TOOLS_BIN := .tools/bin
+GETH := $(TOOLS_BIN)/geth
+GETH_INSTALL := GOBIN=$(CURDIR)/$(TOOLS_BIN) go install -ldflags=-checklinkname=0 $(GETH_PACKAGE)@v$(GETH_VERSION)
+
+geth: ## build the pinned geth into .tools/bin, once (the multi-node network and its tests; needs Go)
+	@$(GETH) version 2>/dev/null | grep -q '^Version: $(GETH_VERSION)-' || { \
+		command -v go >/dev/null || { echo "error: building geth $(GETH_VERSION) needs Go 1.21+ (go.dev/dl, or" \
+			"apt-get install -y golang); then run \`make geth\`, which runs: $(GETH_INSTALL)"; exit 1; }; \
+		minor=$$(go env GOVERSION | sed -nE 's/^go1\.([0-9]+).*/\1/p'); \
+		flags=; [ "$${minor:-0}" -lt 23 ] || flags=-ldflags=-checklinkname=0; \
+		echo "building geth $(GETH_VERSION) into $(TOOLS_BIN) (the first build downloads its modules: minutes)"; \
+		GOBIN=$(CURDIR)/$(TOOLS_BIN) go install $$flags $(GETH_PACKAGE)@v$(GETH_VERSION) \
+			&& $(GETH) version | grep -q '^Version: $(GETH_VERSION)-'; }
+
 doctor: ## say which tools are installed, their versions, and how to install what is missing
 	@$(PYTHON) -m consortium.doctor
 
@@ -82,7 +102,10 @@ up: install ## run the system on embedded defaults (local chain; Ctrl-C stops it
 down: install ## stop what `make up` started
 	$(BIN)/consortium chain down
 
-test: install-dev install-browser install-ocr install-postgres ## install what tests need, then run every test (forge and pytest)
+network: install geth ## run a 4-node geth Clique network on loopback (state in .state/network; Ctrl-C stops it)
+	$(BIN)/consortium network up
+
+test: install-dev install-browser install-ocr install-postgres geth ## install what tests need, then run every test (forge and pytest)
 	@$(BIN)/python -m consortium.doctor
 	$(MAKE) --no-print-directory test-forge test-python
 

@@ -9,6 +9,7 @@
 - :mod:`consortium.doctor`: ``consortium doctor`` (standard library only: it also runs before ``.venv`` exists).
 - :mod:`consortium.bench`: benchmarks, their report and charts, bulk loading of dev chains.
 - :mod:`consortium.besu`: the production network kit (Besu QBFT).
+- :mod:`consortium.network`: the multi-node chain that runs here (geth Clique): ``consortium network``.
 
 It stands on :mod:`node_adapter`, the chain bridge, which imports nothing of it.
 """

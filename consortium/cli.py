@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from consortium.network.cli import app as network_app
 from consortium.up import print_chain, run_up
 from node_adapter.bundle import load_bundle, verify_bundle
 from node_adapter.connection import ChainConnection
@@ -50,6 +51,7 @@ artifacts_app = typer.Typer(help="The committed contract artifacts.", no_args_is
 app.add_typer(artifacts_app, name="artifacts")
 bench_app = typer.Typer(help="Benchmarks that print figures (each on a fresh local node).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.add_typer(network_app, name="network")
 
 Backend = Annotated[str, typer.Option(help="Local node: anvil (default) or ganache.")]
 Port = Annotated[

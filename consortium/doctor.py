@@ -22,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from consortium.network.errors import GethMissingError
+from consortium.network.tool import GETH_VERSION, geth_path, geth_version, install_command
 from node_adapter.exceptions import ToolchainError
 from node_adapter.toolchain import POSTGRES_INSTALL, SOLC_VERSION, postgres_bin, resolve_solc
 
@@ -157,6 +159,17 @@ def _go() -> str:
     return _version(_run(_on_path("go"), "version"))
 
 
+def _geth() -> str:
+    path = geth_path()
+    try:
+        version = geth_version(path)  # what `geth version` reports
+    except GethMissingError as exc:
+        raise Missing(str(exc).split(": run `make geth`")[0]) from exc
+    if version != GETH_VERSION:
+        raise Missing(f"{path} is geth {version}, the project pins {GETH_VERSION}")
+    return f"{version} ({path})"
+
+
 APT = "apt-get install -y"
 
 
@@ -188,10 +201,16 @@ def checks() -> list[Check]:
             needed_by="make test; make up reads scans with it",
         ),
         Check(
+            f"geth {GETH_VERSION}",
+            _geth,
+            f"make geth (runs `{install_command()}`)",
+            needed_by="make test (the multi-node network tests), make network",
+        ),
+        Check(
             "Go",
             _go,
-            "install Go 1.22+ (go.dev/dl), or apt-get install -y golang",
-            needed_by="nothing yet",
+            "install Go 1.21+ (go.dev/dl), or apt-get install -y golang",
+            needed_by=f"make geth, to build geth once into {geth_path().parent}",
             required=False,
         ),
     ]

@@ -81,18 +81,27 @@ def _prepare_output(out_dir: Path) -> Path:
     return out_dir
 
 
-def _private_dir(path: Path) -> Path:
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) as a folder its owner alone may enter."""
     path.mkdir(parents=True, exist_ok=True)
     path.chmod(0o700)
     return path
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Create ``path`` readable by its owner only, before anything is written to it."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     path.chmod(0o600)
+
+
+def write_new_keystore(path: Path, password: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> str:
+    """Make a new account, write it to ``path`` as an encrypted keystore (0600); returns its address."""
+    account = Account.create()
+    encrypted = Account.encrypt(account.key, password, kdf="scrypt", iterations=scrypt_n)
+    write_private(path, json.dumps(encrypted))
+    return str(account.address)
 
 
 @dataclass
@@ -105,23 +114,21 @@ class _MemberSecrets:
     """The keys of one member, written into its ``secrets/`` directory as they are made."""
 
     def __init__(self, directory: Path, scrypt_n: int) -> None:
-        self.directory = _private_dir(directory)
+        self.directory = private_dir(directory)
         self.scrypt_n = scrypt_n
         self.password = secrets.token_urlsafe(32)
-        _write_private(directory / "keystore.password", self.password + "\n")
-        _write_private(directory / "postgres.password", secrets.token_urlsafe(24) + "\n")
+        write_private(directory / "keystore.password", self.password + "\n")
+        write_private(directory / "postgres.password", secrets.token_urlsafe(24) + "\n")
 
     def node_key(self) -> NodeKey:
         key = NodeKey.generate()
-        _write_private(self.directory / "node.key", key.file_text())
+        write_private(self.directory / "node.key", key.file_text())
         return key
 
     def keystore(self, name: str) -> _Keystore:
-        account = Account.create()
-        encrypted = Account.encrypt(account.key, self.password, kdf="scrypt", iterations=self.scrypt_n)
         file_name = f"{name}.keystore.json"
-        _write_private(self.directory / file_name, json.dumps(encrypted))
-        return _Keystore(account.address, file_name)
+        address = write_new_keystore(self.directory / file_name, self.password, scrypt_n=self.scrypt_n)
+        return _Keystore(address, file_name)
 
 
 def _member_manifest(spec: MemberSpec, ports: Ports, member_dir: Path, scrypt_n: int) -> MemberManifest:
@@ -182,7 +189,7 @@ def generate_network(members_file: MembersFile, out_dir: Path, *, scrypt_n: int 
     )
     (out_dir / "genesis.json").write_text(json.dumps(genesis, indent=2) + "\n")
     consortium_key = "0x" + secrets.token_bytes(32).hex() + "\n"
-    _write_private(_private_dir(out_dir / "secrets") / "consortium.key", consortium_key)
+    write_private(private_dir(out_dir / "secrets") / "consortium.key", consortium_key)
     manifest.save(out_dir / "network.json")
     for member in members:
         write_member_files(manifest, member, out_dir)
@@ -260,12 +267,12 @@ def write_member_files(manifest: NetworkManifest, member: MemberManifest, out_di
     (besu_dir / "config.toml").write_text(tomli_w.dumps(besu_config(manifest, member)))
     (besu_dir / "permissions_config.toml").write_text(tomli_w.dumps(initial_permissions(manifest)))
     (directory / "nginx.conf").write_text(nginx_config(member))
-    env_dir = _private_dir(directory / "env")
+    env_dir = private_dir(directory / "env")
     password = (secrets_dir / "postgres.password").read_text().strip()
     own_keystore = (secrets_dir / "member.keystore.json").exists()
     for name, variables in service_environments(manifest, member, password, own_keystore=own_keystore).items():
         text = "".join(f"{key}={value}\n" for key, value in variables.items())
-        _write_private(
+        write_private(
             env_dir / f"{name}.env", text or "# NODE_ADAPTER_KEYSTORE_PATH=<a keystore of your own account>\n"
         )
     (directory / ".env").write_text(

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from consortium.network.tool import GETH_VERSION
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,6 +56,7 @@ def test_on_a_machine_set_up_by_make_test_everything_needed_is_there() -> None:
         "PostgreSQL server",
         "Chromium",
         "Tesseract",
+        f"geth {GETH_VERSION}",
     ):
         assert tools[name]["ok"], tools[name]
         assert any(ch.isdigit() for ch in tools[name]["detail"]), f"{name} reports no version: {tools[name]}"
@@ -89,3 +92,21 @@ def test_an_external_database_makes_postgres_optional(tmp_path: Path) -> None:
     postgres = next(tool for tool in json.loads(run.stdout)["tools"] if tool["name"] == "PostgreSQL server")
     assert postgres["required"] is False
     assert "CONSORTIUM_TEST_DATABASE_URL is set" in postgres["needed_by"]
+
+
+def test_geth_is_required_at_the_pinned_version_and_a_missing_one_names_make_geth(tmp_path: Path) -> None:
+    missing = doctor(CONSORTIUM_GETH=str(tmp_path / "geth"))
+    assert missing.returncode == 1, missing.stdout
+    lines = missing.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:2] == ["MISSING", "geth"])
+    assert f"geth is not installed at {tmp_path / 'geth'}; needed by make test" in lines[at]
+    assert "install: make geth (runs `GOBIN=$PWD/.tools/bin go install -ldflags=-checklinkname=0 " in lines[at + 1]
+    assert f"github.com/ethereum/go-ethereum/cmd/geth@v{GETH_VERSION}`)" in lines[at + 1]
+    other = tmp_path / "other-geth"
+    other.write_text("#!/bin/sh\necho Geth\necho Version: 1.14.0-stable\n")
+    other.chmod(0o755)
+    wrong = doctor("--json", CONSORTIUM_GETH=str(other))
+    geth = next(tool for tool in json.loads(wrong.stdout)["tools"] if tool["name"] == f"geth {GETH_VERSION}")
+    assert geth["ok"] is False
+    assert geth["detail"] == f"{other} is geth 1.14.0, the project pins {GETH_VERSION}"
+    assert wrong.returncode == 1

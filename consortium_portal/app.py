@@ -17,6 +17,7 @@ from consortium_portal.context import PortalContext
 from consortium_portal.http import api, pages
 from consortium_portal.http.api import files as files_api
 from consortium_portal.http.errors import install_error_handlers
+from consortium_portal.http.headers import SecurityHeaders
 from consortium_portal.http.limits import BodyLimit
 from consortium_portal.http.pages import attest as attest_pages
 from consortium_portal.http.pages import intake as intake_pages
@@ -49,6 +50,7 @@ def create_app(context: PortalContext | None = None, *, index: bool = True) -> A
     if context is not None:
         app.state.context = context
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
 
     app.include_router(api.public)  # no sign-in: an organisation's application, /health, the sign-in pair
     app.include_router(api.router)  # the members' API (consortium_portal/http/api)

@@ -114,8 +114,9 @@ class PortalContext:
     runtime: Runtime
     deployment: Deployment
     suite: Suite
-    subject_key: bytes
-    relayer: LocalAccount
+    subject_key: bytes = field(repr=False)
+    """The consortium's key that turns a VIN into its subject id: a secret, kept out of every repr."""
+    relayer: LocalAccount = field(repr=False)
     """The portal's own account: it relays what members signed (it needs no role; records are the signers')."""
     member_limiter: RateLimiter
     ip_limiter: RateLimiter

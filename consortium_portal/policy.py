@@ -13,8 +13,9 @@ A rule grants ``kinds`` to members holding one of ``roles`` (or ``ANY``) under a
 | relationship        | holds when the reader's member ...                                                    |
 |---------------------|----------------------------------------------------------------------------------------|
 | `own`               | attested, uploaded or wrote the document                                              |
-| `lender`            | is the bank of a loan on the document's vehicle (lien pending or active; once it is   |
-|                     | released, for ``days_after_close`` days)                                               |
+| `lender`            | is the bank of a loan on the document's vehicle whose lien the DMV confirmed (active; |
+|                     | once released, for ``days_after_close`` days). A pending lien, never confirmed, ties  |
+|                     | no bank to the vehicle: registering a loan needs no one's consent.                    |
 | `assigned_agency`   | is the disposal agency assigned to a case on a loan of the vehicle (until the case is |
 |                     | settled or cured; then for ``days_after_close`` days)                                  |
 | `disputed_attester` | attested the record a dispute's evidence is about                                     |
@@ -44,7 +45,7 @@ from consortium_portal.models import PolicyVersion
 from node_adapter.clients import Role
 from node_adapter.encoding import canonical_json
 from node_adapter.indexer import ChainEvent
-from node_adapter.readmodel import CaseTransitionView, CaseView, LoanView, ProposalView
+from node_adapter.readmodel import LIEN_STATUSES, CaseTransitionView, CaseView, LoanView, ProposalView
 
 DEFAULT_POLICY_FILE = Path(__file__).parent / "policies" / "default.toml"
 
@@ -66,7 +67,8 @@ LASTING: frozenset[str] = frozenset({"lender", "assigned_agency"})
 """Relationships that close (a loan, a case), after which ``days_after_close`` may keep access open."""
 ANY_ROLE = "ANY"
 ROLE_NAMES: tuple[str, ...] = tuple(str(role.name) for role in Role)
-OPEN_LIENS = ("pending", "active")
+ACTIVE_LIEN = "active"
+"""The only lien that ties a bank to a vehicle: one the DMV confirmed (a pending lien is a bank's claim alone)."""
 CLOSED_CASES = ("settled", "cured")
 DAY = 86_400
 
@@ -320,8 +322,14 @@ def ties_of(session: Session, member_id: int, target: Target) -> list[Tie]:
         return ties
     loans = session.exec(select(LoanView).where(col(LoanView.subject).in_(target.subjects))).all()
     for loan in loans:
-        if loan.bank_member_id == member_id:
-            ties.append(Tie("lender", None if loan.lien_status in OPEN_LIENS else _lien_closed_at(session, loan)))
+        if loan.bank_member_id != member_id:
+            continue
+        if loan.lien_status == ACTIVE_LIEN:
+            ties.append(Tie("lender"))
+            continue
+        closed_at = _lien_closed_after_active(session, loan)
+        if closed_at is not None:  # released after it was active: the days after close may still run
+            ties.append(Tie("lender", closed_at))
     cases = session.exec(
         select(CaseView).where(
             col(CaseView.loan_id).in_([loan.loan_id for loan in loans]), CaseView.agency_member_id == member_id
@@ -339,14 +347,18 @@ def ties_of(session: Session, member_id: int, target: Target) -> list[Tie]:
     return ties
 
 
-def _lien_closed_at(session: Session, loan: LoanView) -> int:
-    """When the loan's lien left pending/active (chain time of its last ``LienStatusChanged``); 0 when unknown."""
+def _lien_closed_after_active(session: Session, loan: LoanView) -> int | None:
+    """When the loan's lien was released (chain time of its last ``LienStatusChanged``), if it was ever active; None
+    for a lien that is still pending, or was cancelled while pending (it never tied the bank to the vehicle)."""
+    if loan.lien_status == "pending":
+        return None
     events = session.exec(
         select(ChainEvent.block_time, ChainEvent.args)
         .where(ChainEvent.event == "LienStatusChanged", col(ChainEvent.args).contains(loan.subject))
         .order_by(col(ChainEvent.block_number).desc(), col(ChainEvent.log_index).desc())
     ).all()
-    for block_time, args in events:
-        if int(json.loads(args)["loanId"]) == loan.loan_id:
-            return int(block_time)
-    return 0
+    changes = [(int(block_time), json.loads(args)) for block_time, args in events]
+    mine = [(block_time, args) for block_time, args in changes if int(args["loanId"]) == loan.loan_id]
+    if not any(LIEN_STATUSES[int(args["to"])] == ACTIVE_LIEN for _time, args in mine):
+        return None
+    return mine[0][0]

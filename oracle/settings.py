@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -90,10 +91,24 @@ class OracleSettings(BaseSettings):
     @field_validator("simulators_url")
     @classmethod
     def _http(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"{url!r} is not an http(s) URL")
-        return url.rstrip("/")
+        return _http_url(url)
+
+    @field_validator("source_urls")
+    @classmethod
+    def _http_sources(cls, urls: dict[str, str]) -> dict[str, str]:
+        return {source: _http_url(url, f"the {source} source's URL") for source, url in urls.items()}
 
     def source_url(self, source: SourceName) -> str:
         """The base URL of ``source``."""
         return self.source_urls.get(source, f"{self.simulators_url}/{source}").rstrip("/")
+
+
+def _http_url(url: str, what: str = "the URL") -> str:
+    """``url`` without its trailing slash, if it is an absolute http(s) URL with a host and no query, fragment or
+    credentials (a source's URL is a base that routes are joined to)."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{what} {url!r} is not an http(s) URL with a host")
+    if parsed.query or parsed.fragment or parsed.username or parsed.password:
+        raise ValueError(f"{what} {url!r} must be a plain base URL (no query, fragment or credentials)")
+    return url.rstrip("/")

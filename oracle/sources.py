@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -62,6 +63,13 @@ class SourceClient:
     def get(self, path: str, params: dict[str, str | int] | None = None) -> Any:
         """Any read route of the source, as JSON."""
         return self._get(path, params or {})
+
+    def get_item(self, collection: str, ref: str) -> Any:
+        """One item of a collection, ``<collection>/<ref>``, with ``ref`` escaped as one path segment: a reference that
+        came from a feed (a loan's ``loan_ref``) cannot climb to another route (``../``) or add a query (``?``)."""
+        if not ref:
+            raise SourceError(f"the {self.name} source: an empty reference into {collection}")
+        return self._get(f"{collection.rstrip('/')}/{quote(ref, safe='')}", {})
 
     def _get(self, path: str, params: dict[str, str | int]) -> Any:
         delay = self.backoff

@@ -134,7 +134,7 @@ class Dispatcher:
         loans = self.context.sources.get("loans")
         if loans is None:
             return principal
-        status = parse_loan_status(loans.get(f"/v1/loans/{loan_ref}"))
+        status = parse_loan_status(loans.get_item("/v1/loans", loan_ref))
         return min(principal, status.outstanding_cny * CENTS)
 
     def _registration_ended(self, loan_ref: str | None) -> bool:

@@ -166,7 +166,7 @@ def test_a_document_is_readable_by_its_attester_and_the_lending_bank_only(portal
     with portal.as_member("bank") as bank:
         before = bank.get(f"/api/v1/documents/{prepared['digest']}")
         assert before.status_code == 403
-    portal.lend(VIN, confirm=False)  # a pending lien is lending too
+    portal.lend(VIN)  # a lien the DMV confirmed: lending (a pending one is not: tests/portal/test_threats.py)
     with portal.as_member("bank") as bank:
         assert bank.get(f"/api/v1/documents/{prepared['digest']}").json() == prepared["document"]
     with portal.as_member("dealer") as dealer:

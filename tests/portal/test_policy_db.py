@@ -69,7 +69,9 @@ def test_the_policy_in_force_ties_and_receipts_on_either_database(engine: Engine
         session.add(_event(11, "ProposalExecuted", {"proposalId": 5}))  # executed after 6: in force
         session.add(LoanView(loan_id=3, subject=SUBJECT, bank_member_id=4, principal="1", outstanding="0",
                              baseline_value="1", lien_status="released", registered_block=1))  # fmt: skip
-        session.add(_event(12, "LienStatusChanged", {"loanId": "3", "subject": SUBJECT, "to": 3}, "0x" + "11" * 20))
+        lien = {"loanId": "3", "subject": SUBJECT}
+        session.add(_event(12, "LienStatusChanged", lien | {"to": 2}, "0x" + "11" * 20))  # the DMV confirmed it
+        session.add(_event(13, "LienStatusChanged", lien | {"to": 3}, "0x" + "11" * 20))  # then released
         session.commit()
     force = in_force(engine, MEMBERSHIP)
     assert (force.policy.version, force.approved, force.proposal_id) == (2, True, 5)

@@ -33,7 +33,7 @@ from consortium.network.layout import (
 )
 from consortium.network.node import GethNode
 from consortium.network.tool import require_geth
-from node_adapter.dev.localchain import rpc_call
+from node_adapter.dev.localchain import pid_alive, rpc_call
 from node_adapter.exceptions import ChainError
 
 logger = logging.getLogger(__name__)
@@ -287,23 +287,6 @@ class RunFile:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return _state(pid) not in {"Z", "X"}  # a zombie has exited; only its parent has not reaped it yet
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
 
 
 def geth_processes(state_dir: Path) -> list[int]:

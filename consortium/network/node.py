@@ -14,8 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
 from pathlib import Path
 from typing import Any, Self
 
@@ -23,8 +21,8 @@ import tomli_w
 
 from consortium.network.errors import NetworkError
 from consortium.network.layout import GENESIS_FILE, HOST, Member, MemberFolder, NetworkPlan, folder_of, node_config
-from node_adapter.dev.localchain import die_with_parent, port_is_free, rpc_call
-from node_adapter.exceptions import ChainAlreadyRunningError, ChainError, PortInUseError
+from node_adapter.dev.localchain import die_with_parent, port_is_free, rpc_call, wait_until_answering
+from node_adapter.exceptions import ChainAlreadyRunningError, PortInUseError
 
 logger = logging.getLogger(__name__)
 
@@ -169,27 +167,15 @@ class GethNode:
         return self
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise NetworkError(
-                    f"{self.name}'s geth exited with code {self._process.returncode} while starting; "
-                    f"its log ({self.folder.log_file}):\n{self.log_tail()}"
-                )
-            try:
-                reported = int(rpc_call(self.url, "eth_chainId", timeout=1.0), 16)
-            except (OSError, urllib.error.URLError, ValueError, ChainError):
-                if time.monotonic() > deadline:
-                    raise NetworkError(
-                        f"{self.name}'s geth did not answer at {self.url} within {self.startup_timeout:.0f} s; "
-                        f"its log ({self.folder.log_file}):\n{self.log_tail()}"
-                    ) from None
-                time.sleep(0.1)
-                continue
-            if reported != self.plan.chain_id:
-                raise NetworkError(f"{self.url} reports chain id {reported}, expected {self.plan.chain_id}")
-            return
+        wait_until_answering(
+            self._process,
+            self.url,
+            self.plan.chain_id,
+            timeout=self.startup_timeout,
+            name=f"{self.name}'s geth",
+            log_tail=lambda: f"its log ({self.folder.log_file}):\n{self.log_tail()}",
+            error=NetworkError,
+        )
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines geth printed."""

@@ -24,7 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -244,27 +244,15 @@ class LocalChain:
         return self
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise ChainError(
-                    f"{self.backend} exited with code {self._process.returncode} while starting; "
-                    f"its output:\n{self.log_tail()}"
-                )
-            try:
-                reported = int(rpc_call(self.url, "eth_chainId", timeout=1.0), 16)
-            except (OSError, urllib.error.URLError, ValueError, ChainError):
-                if time.monotonic() > deadline:
-                    raise ChainError(
-                        f"{self.backend} did not answer at {self.url} within {self.startup_timeout:.0f} s; "
-                        f"its output:\n{self.log_tail()}"
-                    ) from None
-                time.sleep(0.1)
-                continue
-            if reported != self.chain_id:
-                raise ChainError(f"{self.backend} at {self.url} reports chain id {reported}, expected {self.chain_id}")
-            return
+        wait_until_answering(
+            self._process,
+            self.url,
+            self.chain_id,
+            timeout=self.startup_timeout,
+            name=self.backend,
+            log_tail=lambda: f"its output:\n{self.log_tail()}",
+            error=ChainError,
+        )
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines the node printed."""
@@ -329,7 +317,7 @@ class RunFile:
             info = RunInfo(**json.loads(self.path.read_text()))
         except (OSError, ValueError, TypeError):
             return None
-        if not _pid_alive(info.pid):
+        if not pid_alive(info.pid):
             return None
         try:
             rpc_call(info.url, "eth_chainId", timeout=2.0)
@@ -362,11 +350,49 @@ class RunFile:
                 self.path.unlink()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, exited but not reaped by its parent yet, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return _proc_state(pid) not in {"Z", "X"}
+
+
+def _proc_state(pid: int) -> str:
+    """The state letter ``/proc/<pid>/stat`` gives (Linux; empty elsewhere or once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def wait_until_answering(
+    process: subprocess.Popen[bytes] | None,
+    url: str,
+    chain_id: int | None,
+    *,
+    timeout: float,
+    name: str,
+    log_tail: Callable[[], str],
+    error: type[Exception],
+) -> None:
+    """Wait until the node ``process`` started answers JSON-RPC at ``url`` with ``chain_id``; raise ``error`` (with
+    ``log_tail()``) if it exits first, does not answer within ``timeout`` seconds, or reports another chain id."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process is not None
+        if process.poll() is not None:
+            raise error(f"{name} exited with code {process.returncode} while starting; {log_tail()}")
+        try:
+            reported = int(rpc_call(url, "eth_chainId", timeout=1.0), 16)
+        except (OSError, urllib.error.URLError, ValueError, ChainError):
+            if time.monotonic() > deadline:
+                raise error(f"{name} did not answer at {url} within {timeout:.0f} s; {log_tail()}") from None
+            time.sleep(0.1)
+            continue
+        if reported != chain_id:
+            raise error(f"{name} at {url} reports chain id {reported}, expected {chain_id}")
+        return

@@ -241,7 +241,7 @@ def _load(session: Session, subject: str, indexer: str | None) -> _Rows:
         ).first()
     return _Rows(
         attestations=attestations,
-        referenced={r.uid: r for r in session.exec(select(AttestationView).where(col(AttestationView.uid).in_(refs)))},
+        referenced=_referenced(session, refs),
         disputes={
             d.uid: d
             for d in session.exec(
@@ -268,31 +268,57 @@ def _load(session: Session, subject: str, indexer: str | None) -> _Rows:
     )
 
 
+def _referenced(session: Session, refs: set[str]) -> dict[str, AttestationView]:
+    """Every record the vehicle's records refer to, directly or through others (of any vehicle), by uid."""
+    found: dict[str, AttestationView] = {}
+    wanted = set(refs)
+    while wanted:
+        rows = session.exec(select(AttestationView).where(col(AttestationView.uid).in_(sorted(wanted)))).all()
+        found.update({row.uid: row for row in rows})
+        wanted = {row.ref for row in rows if row.ref} - set(found) - wanted
+    return found
+
+
 def _attestation_facts(rows: _Rows, moment: int) -> list[AttestationFact]:
     by_uid = {row.uid: row for row in rows.attestations} | rows.referenced
     statuses: dict[str, RecordStatus] = {}
 
-    def status(uid: str, depth: int = 0) -> RecordStatus:
-        if uid in statuses:
-            return statuses[uid]
-        row = by_uid.get(uid)
-        if row is None or depth > 64:
-            return "invalid_ref"
-        result: RecordStatus
+    def own(row: AttestationView) -> RecordStatus | None:
+        """The status the record has by itself (None: valid, unless its references fail)."""
         if row.invalidated:
-            result = "invalidated"
-        elif row.revoked_at is not None:
-            result = "revoked"
-        elif row.expiry and row.expiry < moment:
-            result = "expired"
-        elif row.ref and status(row.ref, depth + 1) not in ("valid", "disputed"):
-            result = "invalid_ref"
-        elif uid in rows.disputes:
-            result = "disputed"
-        else:
-            result = "valid"
-        statuses[uid] = result
-        return result
+            return "invalidated"
+        if row.revoked_at is not None:
+            return "revoked"
+        if row.expiry and row.expiry <= moment:  # as the registry's isValid: expired at the expiry second
+            return "expired"
+        return None
+
+    def status(uid: str) -> RecordStatus:
+        # Walk the references to the first record already judged, or the end (no recursion: a chain may be long;
+        # a reference points at an older record, so the walk ends, and a uid seen twice ends it too).
+        walk: list[str] = []
+        seen: set[str] = set()
+        at: str | None = uid
+        while at is not None and at not in statuses and at not in seen:
+            walk.append(at)
+            seen.add(at)
+            row = by_uid.get(at)
+            at = row.ref if row is not None and row.ref else None
+        verdict: RecordStatus | None = statuses.get(at) if at is not None else None
+        for step in reversed(walk):
+            row = by_uid.get(step)
+            if row is None:
+                result: RecordStatus = "invalid_ref"
+            elif (mine := own(row)) is not None:
+                result = mine
+            elif row.ref and (verdict is None or verdict not in ("valid", "disputed")):
+                result = "invalid_ref"
+            elif step in rows.disputes:
+                result = "disputed"
+            else:
+                result = "valid"
+            statuses[step] = verdict = result
+        return statuses[uid]
 
     return [
         AttestationFact(

@@ -5,11 +5,15 @@ Each test is named after the item of the security review it closes and failed be
 
 from __future__ import annotations
 
-from node_adapter.clients import DmvEventKind
-from node_adapter.encoding import subject_id
+from web3 import Web3
+from web3.types import RPCEndpoint
+
+from node_adapter.clients import ZERO_BYTES32, DmvEventKind
+from node_adapter.encoding import SaltedDocument, subject_id
 from tests.portal.conftest import PortalRig
 from tests.portal.test_attest import CLAIM, _relay_and_confirm
 
+ZERO = "0x" + ZERO_BYTES32.hex()
 SQUATTED_VIN = "LFV2A21K7N3041175"
 FINANCED_VIN = "LGBH52E03NY230318"
 
@@ -84,3 +88,50 @@ def test_low_pages_and_downloads_refuse_framing_and_sniffing(portal: PortalRig) 
         assert response.headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def _attest_claim(portal: PortalRig, vin: str, *, ref: str = ZERO, expiry: int = 0) -> str:
+    """The insurer attests a claim on ``vin`` straight on chain (referring to ``ref``, expiring at ``expiry``)."""
+    uid = "0x" + SaltedDocument.create({"claim": CLAIM, "vin": vin, "ref": ref}).digest.hex()
+    insurer = portal.accounts["insurer"].address
+    subject = subject_id(vin, portal.context.subject_key)
+    portal.write(
+        lambda o, k: portal.suite.registry.attest(
+            o, key=k, sender=insurer, subject=subject, kind=2, digest=uid, ref=ref, expiry=expiry
+        )
+    )
+    return uid
+
+
+def _portal_status(portal: PortalRig, vin: str, uid: str) -> str:
+    portal.context.indexer().sync()
+    with portal.as_member("bank") as bank:
+        report = bank.get(f"/api/v1/vehicles/{vin}")
+    assert report.status_code == 200, report.text
+    return str(next(a["status"] for a in report.json()["attestations"] if a["uid"] == uid))
+
+
+def test_low_a_record_is_expired_at_its_expiry_second_as_on_chain(portal: PortalRig, w3: Web3) -> None:
+    """At the block whose time is a record's expiry the registry holds it invalid; the portal told a bank "valid"."""
+    expiry = int(w3.eth.get_block("latest")["timestamp"]) + 1_000
+    uid = _attest_claim(portal, SQUATTED_VIN, expiry=expiry)
+    w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [expiry])
+    w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+    assert int(w3.eth.get_block("latest")["timestamp"]) == expiry
+    assert portal.suite.registry.is_valid(uid) is False
+    assert _portal_status(portal, SQUATTED_VIN, uid) == "expired"
+
+
+def test_low_deep_reference_chains_are_judged_as_on_chain(portal: PortalRig) -> None:
+    """A record whose references run 70 records deep, or across other vehicles' records, is valid on chain; the
+    portal called it invalid_ref (a depth cut at 64, and references loaded one step beyond the vehicle)."""
+    uid = ZERO
+    for _ in range(70):
+        uid = _attest_claim(portal, FINANCED_VIN, ref=uid)
+    assert portal.suite.registry.is_valid(uid) is True
+    assert _portal_status(portal, FINANCED_VIN, uid) == "valid"
+    far = _attest_claim(portal, "LSGBC5348NG210487")  # another vehicle's record, two vehicles away
+    near = _attest_claim(portal, "LFMAP86C7N0170392", ref=far)
+    head = _attest_claim(portal, SQUATTED_VIN, ref=near)
+    assert portal.suite.registry.is_valid(head) is True
+    assert _portal_status(portal, SQUATTED_VIN, head) == "valid"

@@ -25,11 +25,10 @@ from pathlib import Path
 from consortium.network.errors import GethMissingError
 from consortium.network.tool import GETH_VERSION, geth_path, geth_version, install_command
 from node_adapter.exceptions import ToolchainError
-from node_adapter.toolchain import POSTGRES_INSTALL, SOLC_VERSION, postgres_bin, resolve_solc
+from node_adapter.toolchain import POSTGRES_INSTALL, SOLC_VERSION, TEST_DATABASE_ENV, postgres_bin, resolve_solc
 
 ROOT = Path(__file__).resolve().parent.parent
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
-EXTERNAL_POSTGRES = "CONSORTIUM_TEST_DATABASE_URL"
 MIN_NODE = 20
 
 
@@ -175,7 +174,7 @@ APT = "apt-get install -y"
 
 def checks() -> list[Check]:
     """What the system and its tests use, in the order a set-up installs it."""
-    external_db = bool(os.environ.get(EXTERNAL_POSTGRES))
+    external_db = bool(os.environ.get(TEST_DATABASE_ENV))
     return [
         Check("Python 3.11", _python, "install Python 3.11 (pyenv install 3.11, or apt-get install -y python3.11)"),
         Check("Python packages", _venv, "make install-dev (creates .venv from pyproject.toml)"),
@@ -190,7 +189,7 @@ def checks() -> list[Check]:
             "PostgreSQL server",
             _postgres,
             POSTGRES_INSTALL,
-            needed_by=f"make test (not needed: {EXTERNAL_POSTGRES} is set)" if external_db else "make test",
+            needed_by=f"make test (not needed: {TEST_DATABASE_ENV} is set)" if external_db else "make test",
             required=not external_db,
         ),
         Check("Chromium", _chromium, f"{APT} chromium (make install-browser)", needed_by="make test"),

@@ -33,10 +33,11 @@ from web3 import Web3
 
 from consortium_portal.auth import check_signed_challenge
 from consortium_portal.errors import ConflictError, InvalidInputError, NotFoundError, SignInError
-from consortium_portal.models import MembershipApplication, SignInChallenge, utcnow
+from consortium_portal.models import MembershipApplication, SignInChallenge
 from consortium_portal.policy import Target
 from consortium_portal.receipts import Reader, check_read
 from node_adapter.clients import MembershipClient, ProposalState, Role, role_names
+from node_adapter.db import utcnow
 from node_adapter.encoding import SaltedDocument, canonical_json
 from node_adapter.exceptions import EncodingError
 from node_adapter.readmodel import MemberView, ProposalView

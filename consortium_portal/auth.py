@@ -23,8 +23,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from consortium_portal.errors import ForbiddenError, InvalidInputError, NotFoundError, NotSignedInError, SignInError
-from consortium_portal.models import ApiKey, PortalSession, Scope, SignInChallenge, utcnow
+from consortium_portal.models import ApiKey, PortalSession, Scope, SignInChallenge
 from node_adapter.clients import Authorization, role_names
+from node_adapter.db import utcnow
 
 Authorize = Callable[[str], Authorization]
 """``Membership.authorize`` (as of a block): an account's active member and roles, or (0, 0)."""

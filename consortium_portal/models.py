@@ -9,7 +9,7 @@ hold the logic over them (``auth.py``, ``attest.py``, ``files.py``, ``records.py
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -18,10 +18,7 @@ from sqlalchemy import Column, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from node_adapter.anchoring import BatchRow
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from node_adapter.db import utcnow
 
 
 class SignInChallenge(SQLModel, table=True):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
 
 from sqlalchemy import Text
@@ -33,14 +33,11 @@ from sqlmodel import Field, Session, SQLModel
 
 from node_adapter.clients.suite import Suite
 from node_adapter.clients.types import AnchorState
+from node_adapter.db import utcnow
 from node_adapter.merkle import MerkleTree
 from node_adapter.outbox import Outbox
 
 logger = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class BatchRow(SQLModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel, create_engine
 
 logger = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    """Now, in UTC: the default of every table's timestamp columns."""
+    return datetime.now(UTC)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

@@ -76,6 +76,9 @@ def foundry_bin(tool: str) -> Path:
     return wrapper
 
 
+TEST_DATABASE_ENV = "CONSORTIUM_TEST_DATABASE_URL"
+"""Names an existing PostgreSQL server (a SQLAlchemy URL) for the tests, instead of the run's private cluster."""
+
 POSTGRES_INSTALL = "apt-get install -y postgresql (Debian; `make test` does it when run as root)"
 
 

@@ -8,7 +8,7 @@ into :func:`create_oracle_schema`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
@@ -17,11 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from node_adapter.anchoring import BatchRow
 from node_adapter.clients import AnchorState
-from node_adapter.db import create_tables
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from node_adapter.db import create_tables, utcnow
 
 
 class FeedCursor(SQLModel, table=True):

@@ -20,6 +20,7 @@ from node_adapter.db import create_schema, make_engine
 from node_adapter.dev.localchain import LocalChain, free_port
 from node_adapter.dev.pgcluster import PrivatePostgres
 from node_adapter.exceptions import ToolchainError
+from node_adapter.toolchain import TEST_DATABASE_ENV
 from tests.chain_helpers import isolated
 
 
@@ -57,9 +58,6 @@ def w3(chain: LocalChain) -> Web3:
 
 # ---------------------------------------------------------------- SQL databases
 
-EXTERNAL_POSTGRES = "CONSORTIUM_TEST_DATABASE_URL"
-"""Names an existing PostgreSQL server (a SQLAlchemy URL) for the tests, instead of the run's private cluster."""
-
 
 class _PostgresUse:
     """What the run's PostgreSQL-backed tests ran against, for the summary at the end."""
@@ -72,15 +70,15 @@ class _PostgresUse:
 def postgres_url() -> Iterator[str]:
     """The run's PostgreSQL server: ``CONSORTIUM_TEST_DATABASE_URL`` if set, else a private cluster started for the run
     (on first use, stopped and removed at the end of the run, also when it is interrupted)."""
-    external = os.environ.get(EXTERNAL_POSTGRES)
+    external = os.environ.get(TEST_DATABASE_ENV)
     if external:
-        _PostgresUse.where = f"the server {EXTERNAL_POSTGRES} names ({make_url(external).render_as_string()})"
+        _PostgresUse.where = f"the server {TEST_DATABASE_ENV} names ({make_url(external).render_as_string()})"
         yield external
         return
     try:
         server = PrivatePostgres(prefix="consortium-test-pg-")
     except ToolchainError as exc:
-        pytest.fail(f"{exc}; or point {EXTERNAL_POSTGRES} at a PostgreSQL server", pytrace=False)
+        pytest.fail(f"{exc}; or point {TEST_DATABASE_ENV} at a PostgreSQL server", pytrace=False)
     with server:
         _PostgresUse.where = f"PostgreSQL {server.version()}, a private cluster at 127.0.0.1:{server.port}"
         yield server.url

@@ -13,7 +13,7 @@ The score document and the parameters are JSON text: whoever reads them needs no
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -21,11 +21,7 @@ from sqlalchemy import Column, Text
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from node_adapter.db import create_tables
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from node_adapter.db import create_tables, utcnow
 
 
 class AnchorStatus(StrEnum):

@@ -17,13 +17,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from node_adapter.clients import Suite
+from node_adapter.db import utcnow
 from node_adapter.encoding import SaltedDocument, canonical_json, subject_id
 from node_adapter.outbox import Outbox
 from node_adapter.settings import subject_key_for
 from oracle.residual import DepreciationEstimator, ResidualEstimator
 from oracle.settings import OracleSettings, SourceName
 from oracle.sources import SourceClient
-from oracle.store import Anchor, ChainAction, RecordStatus, SourceRecord, utcnow
+from oracle.store import Anchor, ChainAction, RecordStatus, SourceRecord
 
 CENTS = 100
 

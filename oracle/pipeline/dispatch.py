@@ -15,11 +15,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from node_adapter.clients import STANDARD_TERMS, LienStatus
+from node_adapter.db import utcnow
 from node_adapter.outbox import OutboxTx, TxStatus
 from oracle.models import parse_loan_status
 from oracle.pipeline.context import CENTS, OracleContext
 from oracle.pipeline.valuation import Valuation
-from oracle.store import ActionStatus, Anchor, ChainAction, LoanLink, SourceRecord, VehicleState, utcnow
+from oracle.store import ActionStatus, Anchor, ChainAction, LoanLink, SourceRecord, VehicleState
 
 logger = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from node_adapter.clients import Suite
+from node_adapter.db import utcnow
 from node_adapter.outbox import Outbox
 from oracle.pipeline.anchoring import Anchoring
 from oracle.pipeline.context import OracleContext
@@ -38,7 +39,7 @@ from oracle.pipeline.valuation import Valuation
 from oracle.residual import ResidualEstimator, VehicleFacts
 from oracle.settings import OracleSettings, SourceName
 from oracle.sources import SourceClient
-from oracle.store import SourceRecord, create_oracle_schema, utcnow
+from oracle.store import SourceRecord, create_oracle_schema
 
 
 class Oracle:

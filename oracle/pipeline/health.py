@@ -14,11 +14,12 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from node_adapter.db import utcnow
 from node_adapter.exceptions import ContractRevert
 from node_adapter.outbox import Outbox
 from oracle.pipeline.context import OracleContext, aware
 from oracle.settings import OracleSettings
-from oracle.store import Anchor, AnchorBatch, ChainAction, FeedCursor, FeedHealth, Quarantined, SourceRecord, utcnow
+from oracle.store import Anchor, AnchorBatch, ChainAction, FeedCursor, FeedHealth, Quarantined, SourceRecord
 
 logger = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from node_adapter.clients import DmvEventKind
+from node_adapter.db import utcnow
 from oracle.models import (
     IndexUpdate,
     LienChange,
@@ -47,7 +48,6 @@ from oracle.store import (
     SourceRecord,
     StreamMark,
     VehicleState,
-    utcnow,
 )
 
 logger = logging.getLogger(__name__)

@@ -14,12 +14,11 @@ import httpx
 import pytest
 from hexbytes import HexBytes
 
-from node_adapter.db import create_schema, make_engine
+from node_adapter.db import create_schema, make_engine, utcnow
 from node_adapter.dev.devchain import increase_time
 from node_adapter.dev.pgcluster import PrivatePostgres
 from node_adapter.indexer import EventIndexer
 from node_adapter.readmodel import all_projections
-from oracle.store import utcnow
 from tests.chaos.invariants import assert_read_model_matches_rebuild, check_invariants
 from tests.chaos.servers import fill
 from tests.chaos.system import Scale, System

@@ -14,10 +14,10 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from node_adapter.contract_errors import error_class
-from node_adapter.db import make_engine
+from node_adapter.db import make_engine, utcnow
 from node_adapter.dev.devchain import increase_time
 from oracle.service import STORE_RETRY, OutageTolerantJobStore
-from oracle.store import ChainAction, FeedHealth, LoanLink, VehicleState, utcnow
+from oracle.store import ChainAction, FeedHealth, LoanLink, VehicleState
 from tests.oracle.conftest import OracleRig
 
 CollateralStaleValuation = error_class("CollateralStaleValuation")

@@ -12,7 +12,8 @@ from sqlmodel import Session
 from web3 import Web3
 
 from consortium_portal.http.api import router
-from consortium_portal.models import SignInChallenge, utcnow
+from consortium_portal.models import SignInChallenge
+from node_adapter.db import utcnow
 from node_adapter.dev.localchain import LocalChain
 from tests.chain_helpers import as_governance
 from tests.portal.conftest import PortalRig, make_portal
